@@ -1,0 +1,39 @@
+{#- Generic data tests (no dbt packages are available at run time). -#}
+
+{#- The combination of the given columns is unique (like dbt_utils'). -#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    select
+        {{ combination_of_columns | join(', ') }},
+        count(*) as n_rows
+    from {{ model }}
+    group by {{ combination_of_columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}
+
+{#- Every row satisfies the boolean SQL expression (NULL counts as failing). -#}
+{% test expression_is_true(model, expression) %}
+    select *
+    from {{ model }}
+    where not coalesce(({{ expression }}), false)
+{% endtest %}
+
+{#- The column holds a well-formed financial year label 'YYYY/YY' whose
+    second part is the year after the first (e.g. '2021/22', '1999/00'). -#}
+{% test is_financial_year_label(model, column_name) %}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is not null
+      and (
+          not regexp_full_match({{ column_name }}, '[0-9]{4}/[0-9]{2}')
+          or (cast(substr({{ column_name }}, 1, 4) as integer) + 1) % 100
+             <> cast(substr({{ column_name }}, 6, 2) as integer)
+      )
+{% endtest %}
+
+{#- The column (a month) is the first day of a month. -#}
+{% test is_first_of_month(model, column_name) %}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is not null
+      and day({{ column_name }}) <> 1
+{% endtest %}

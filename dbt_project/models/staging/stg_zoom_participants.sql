@@ -1,0 +1,23 @@
+-- Staging: raw.zoom_participants renamed/cast only. No rules applied here.
+with source as (
+
+    select * from {{ source('raw', 'zoom_participants') }}
+
+)
+
+select
+    cast(meeting_id as varchar)       as meeting_id,
+    cast(start_time as timestamp)     as start_time,
+    cast(email_pseudonym as varchar)  as email_pseudonym,
+    cast(email_domain as varchar)     as email_domain,
+    cast(name_pseudonym as varchar)   as name_pseudonym,
+    cast(join_time as timestamp)      as join_time,
+    cast(leave_time as timestamp)     as leave_time,
+    cast(duration_minutes as integer) as duration_minutes,
+    cast(guest as boolean)            as guest,
+    -- lineage
+    cast(file_path as varchar)        as file_path,
+    cast(line_number as integer)      as line_number,
+    cast(file_sha256 as varchar)      as file_sha256,
+    cast(loaded_at as timestamp)      as loaded_at
+from source

@@ -1,0 +1,52 @@
+"""The export contracts (shared/export-formats.md) as data: headers and code sets.
+
+Parsers validate against these; nothing else in the code base restates them.
+"""
+from __future__ import annotations
+
+SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
+
+VISITS_HEADER = ("visit_id", "site_code", "signed_in_at", "member_id", "visitor_type", "purpose", "status")
+CONTACTS_HEADER = ("contact_id", "member_id", "advisor_id", "site_code", "contact_date", "mode", "outcome", "updated_at")
+PRESCRIPTIONS_HEADER = ("prescription_id", "contact_id", "category", "referred_to", "created_date", "status", "updated_at")
+WELLBEING_HEADER = ("call_id", "service_user_ref", "call_started_at", "staff_id", "direction", "outcome", "duration_seconds")
+
+ZOOM_MEETING_HEADER = ("Meeting ID", "Topic", "Start Time", "End Time", "User Email", "Duration (Minutes)", "Participants")
+ZOOM_PER_JOIN_HEADER = ("Name (Original Name)", "User Email", "Join Time", "Leave Time", "Duration (Minutes)", "Guest")
+ZOOM_UNIQUE_USERS_HEADER = ("Name (Original Name)", "User Email", "Total Duration (Minutes)", "Guest")
+
+SITE_CODES = frozenset({"WAL", "SOU", "BOO", "PCL", "PSL"})
+SITE_NAMES = {
+    "WAL": "Walton",
+    "SOU": "Southport",
+    "BOO": "Bootle",
+    "PCL": "Peripatetic Central Liverpool",
+    "PSL": "Peripatetic South Liverpool",
+}
+VISITOR_TYPES = frozenset({"member", "guest", "carer", "volunteer", "staff"})
+PURPOSES = frozenset({"course", "pathways", "drop_in", "cafe", "library", "computers", "volunteering", "other"})
+VISIT_STATUSES = frozenset({"ok", "void"})
+
+CONTACT_MODES = frozenset({"face_to_face", "phone", "video"})
+CONTACT_OUTCOMES = frozenset({"booked", "attended", "did_not_attend", "cancelled", "deleted"})
+PRESCRIPTION_CATEGORIES = frozenset({
+    "housing", "debt", "benefits", "employment", "wellbeing", "learning",
+    "volunteering", "community", "physical_activity", "other",
+})
+PRESCRIPTION_STATUSES = frozenset({"made", "accepted", "completed", "declined", "withdrawn", "deleted"})
+
+CALL_DIRECTIONS = frozenset({"outbound", "inbound"})
+CALL_OUTCOMES = frozenset({"successful", "no_answer", "voicemail", "wrong_number", "declined", "callback_requested"})
+
+DEFAULT_STAFF_DOMAINS = ("merseycare.nhs.uk",)
+
+KPIS = (
+    "visits", "visiting_members",
+    "pathway_contacts", "social_prescriptions", "prescriptions_per_contact",
+    "zoom_sessions", "zoom_members", "zoom_attendances", "sessions_per_member",
+    "wellbeing_calls", "wellbeing_successful_contacts", "wellbeing_people_reached",
+)
+RATIO_KPIS = {
+    "prescriptions_per_contact": ("social_prescriptions", "pathway_contacts"),
+    "sessions_per_member": ("zoom_attendances", "zoom_members"),
+}

@@ -1,0 +1,72 @@
+"""The DuckDB warehouse: raw and ledger DDL, and the one way to open it.
+
+DuckDB allows one writer process at a time. Writers (ingestion, dbt) run one after another
+inside a run, each closing its connection before the next opens; readers (CLI, dashboards)
+open read-only.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+LINEAGE = "file_path VARCHAR NOT NULL, line_number INTEGER NOT NULL, file_sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL"
+
+RAW_TABLES: dict[str, str] = {
+    "visits": "visit_id VARCHAR, site_code VARCHAR, signed_in_at TIMESTAMP, member_id VARCHAR, "
+              "visitor_type VARCHAR, purpose VARCHAR, status VARCHAR",
+    "zoom_meetings": "meeting_id VARCHAR, topic VARCHAR, start_time TIMESTAMP, end_time TIMESTAMP, "
+                     "host_email_pseudonym VARCHAR, host_email_domain VARCHAR, duration_minutes INTEGER, "
+                     "participants_reported INTEGER, participant_form VARCHAR",
+    "zoom_participants": "meeting_id VARCHAR, start_time TIMESTAMP, email_pseudonym VARCHAR, email_domain VARCHAR, "
+                         "name_pseudonym VARCHAR, join_time TIMESTAMP, leave_time TIMESTAMP, "
+                         "duration_minutes INTEGER, guest BOOLEAN",
+    "pathway_contacts": "contact_id VARCHAR, member_id VARCHAR, advisor_id VARCHAR, site_code VARCHAR, "
+                        "contact_date DATE, mode VARCHAR, outcome VARCHAR, updated_at TIMESTAMP",
+    "pathway_prescriptions": "prescription_id VARCHAR, contact_id VARCHAR, category VARCHAR, referred_to VARCHAR, "
+                             "created_date DATE, status VARCHAR, updated_at TIMESTAMP",
+    "wellbeing_calls": "call_id VARCHAR, service_user_pseudonym VARCHAR, call_started_at_utc TIMESTAMP, "
+                       "staff_id VARCHAR, direction VARCHAR, outcome VARCHAR, duration_seconds INTEGER",
+}
+
+LEDGER_DDL = """
+CREATE TABLE IF NOT EXISTS ledger.files (
+    source VARCHAR NOT NULL, file_path VARCHAR NOT NULL, file_sha256 VARCHAR NOT NULL,
+    status VARCHAR NOT NULL, reason VARCHAR,
+    rows_read INTEGER NOT NULL, rows_loaded INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
+    duplicate_of VARCHAR, loaded_at TIMESTAMP NOT NULL, run_id VARCHAR,
+    PRIMARY KEY (file_path, file_sha256)
+);
+CREATE TABLE IF NOT EXISTS ledger.rejected_rows (
+    source VARCHAR NOT NULL, file_path VARCHAR NOT NULL, file_sha256 VARCHAR NOT NULL,
+    line_number INTEGER NOT NULL, reason VARCHAR NOT NULL
+);
+"""
+
+
+def columns(table: str) -> list[str]:
+    return [c.split()[0] for c in RAW_TABLES[table].split(", ")] + ["file_path", "line_number", "file_sha256", "loaded_at"]
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS ledger;")
+    for table, cols in RAW_TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols}, {LINEAGE})")
+    con.execute(LEDGER_DDL)
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse; a writer also makes sure the raw and ledger schemas exist."""
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `outcomes run` or `outcomes demo` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            create_schema(con)
+        yield con
+    finally:
+        con.close()
