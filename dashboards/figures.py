@@ -140,11 +140,16 @@ def monthly_data(monthly: pd.DataFrame, year: str, kpis: Sequence[str],
                                      names=["month", "site_code", "kpi"])
     m = m.set_index(["month", "site_code", "kpi"]).reindex(grid, fill_value=0).reset_index()
     several = len(set(kpis)) > 1
-    m["series"] = [f"{site_label(s)} – {kpi_label(k).lower()}" if several else site_label(s)
-                   for s, k in zip(m["site_code"], m["kpi"])]
+    m["series"] = [_series_name(s, k) if several else site_label(s) for s, k in zip(m["site_code"], m["kpi"])]
     m["shown"] = [dc.display_count(v, disclosure) for v in m["value"]]
     m = dc.apply_to_frame(m, "value", disclosure)
     return m[cols]
+
+
+def _series_name(site: str, kpi: str) -> str:
+    """'Walton visits', 'Zoom attendances', 'Phone wellbeing calls'."""
+    site, what = site_label(site), kpi_label(kpi)
+    return what if what.lower().startswith(site.lower()) else f"{site} {what.lower()}"
 
 
 def monthly_figure(monthly: pd.DataFrame, year: str, kpis: Sequence[str], subject: str,
@@ -226,9 +231,11 @@ def funnel_figure(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.
     d = funnel_data(funnel, year, disclosure)
     title = f"Pathway funnel, {year}"
     if len(d) >= 2:
-        share = dc.safe_ratio(d["value"].iloc[-1], d["value"].iloc[0], disclosure=False)  # already controlled
+        first, last = d.iloc[0], d.iloc[-1]
+        share = dc.safe_ratio(last.value, first.value, disclosure=False)  # values are already controlled
         if share is not None:
-            title = f"{share:.0%} of {d['label'].iloc[0].lower()} reached {d['label'].iloc[-1].lower()} in {year}"
+            title = (f"Of {first.shown} {first.label.lower()}, {last.shown} ({share:.0%}) "
+                     f"reached {last.label.lower()} in {year}")
     fig = go.Figure(go.Funnel(
         x=[None if pd.isna(v) else int(v) for v in d["value"]], y=list(d["label"]),
         text=list(d["shown"]), textinfo="text", marker_color=OKABE_ITO["bluish_green"],

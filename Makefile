@@ -1,0 +1,33 @@
+# The README's two commands: `make run` (set up, run the demo, show the dashboards) and
+# `make test` (set up, pass the tests). Everything is installed into .venv by uv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(PY) -m uv
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+export DAGSTER_DISABLE_TELEMETRY := 1
+
+.PHONY: setup run test dev clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) venv --quiet --allow-existing $(VENV) --python $(PY)
+	# dbt-core 1.12.0's parser exists only as a wheel; never build it from source (that downloads).
+	$(UV) pip install --quiet --python $(BIN)/python --only-binary dbt-core-experimental-parser -e '.[dev]'
+	$(BIN)/outcomes prepare
+	@touch $@
+
+run: setup
+	$(BIN)/outcomes demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+dev: setup
+	$(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf .outcomes dbt_project/target dbt_project/logs

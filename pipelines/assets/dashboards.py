@@ -1,0 +1,38 @@
+"""The commissioners' dashboards, rendered from the marts (read-only) as self-contained HTML."""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.resources import OutcomesResource
+
+MART_KEYS = [dg.AssetKey(k) for k in
+             ("kpi_annual", "mart_monthly_by_site", "mart_prescriptions_by_category", "mart_pathway_funnel")]
+
+
+def read_marts(con) -> dict:
+    return {
+        "kpi_annual": con.execute("SELECT * FROM main.kpi_annual ORDER BY financial_year, kpi").df(),
+        "monthly": con.execute("SELECT * FROM main.mart_monthly_by_site ORDER BY month, site_code, kpi").df(),
+        "category": con.execute("SELECT * FROM main.mart_prescriptions_by_category").df(),
+        "funnel": con.execute("SELECT * FROM main.mart_pathway_funnel").df(),
+    }
+
+
+@dg.asset(
+    key=dg.AssetKey(["dashboards", "commissioner"]), group_name="dashboards", deps=MART_KEYS,
+    kinds={"plotly", "html"},
+    description="Self-contained Plotly HTML (no CDN, opens offline): an index of financial years and one "
+                "dashboard per year, with small-number suppression on by default. Written to <home>/dashboards.",
+)
+def commissioner_dashboard(outcomes: OutcomesResource) -> dg.MaterializeResult:
+    from dashboards.page import render_dashboard
+
+    home = outcomes.home_dir
+    with outcomes.reader() as con:
+        marts = read_marts(con)
+    index = render_dashboard(marts["kpi_annual"], marts["monthly"], home.dashboards,
+                             category=marts["category"], funnel=marts["funnel"])
+    return dg.MaterializeResult(metadata={
+        "index": dg.MetadataValue.path(str(index)),
+        "years": marts["kpi_annual"]["financial_year"].nunique(),
+    })

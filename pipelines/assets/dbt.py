@@ -1,0 +1,38 @@
+"""The dbt project as Dagster assets: staging -> intermediate -> marts, dbt tests as checks."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from pipelines.lib.dbt_project import MANIFEST_PATH, UNIT_TESTS, build_args
+from pipelines.resources import OutcomesResource
+
+
+class OutcomesTranslator(DagsterDbtTranslator):
+    """Groups follow the dbt folders; raw sources map to the ingestion assets via source meta."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2 else None
+
+
+TRANSLATOR = OutcomesTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def load_manifest():
+    if not MANIFEST_PATH.exists():
+        raise FileNotFoundError(
+            f"dbt manifest {MANIFEST_PATH} is missing: run `outcomes prepare` (or `make setup`) first")
+    return MANIFEST_PATH
+
+
+@dbt_assets(manifest=load_manifest(), exclude=UNIT_TESTS, dagster_dbt_translator=TRANSLATOR)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, outcomes: OutcomesResource):
+    import os
+
+    home = outcomes.home_dir
+    os.environ["OUTCOMES_WAREHOUSE"] = str(home.warehouse)
+    yield from dbt.cli(build_args(), context=context, target_path=home.dbt_target).stream()

@@ -1,0 +1,56 @@
+"""Blocking checks on ingestion: every row read is accounted for, and every loaded row is there."""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.assets.raw import raw_key
+from pipelines.lib.contracts import SOURCES
+from pipelines.resources import OutcomesResource
+
+SOURCE_TABLES = {
+    "visits": ("visits",),
+    "zoom": ("zoom_meetings", "zoom_participants"),
+    "pathways": ("pathway_contacts", "pathway_prescriptions"),
+    "wellbeing_calls": ("wellbeing_calls",),
+}
+
+
+def row_conservation_failures(con, source: str) -> list[str]:
+    """Files where read != loaded + rejected, or where raw.* holds a different number of rows
+    than the ledger says were loaded, or the rejected-row log disagrees with the ledger."""
+    union = " UNION ALL ".join(
+        f"SELECT file_sha256, count(*) AS n FROM raw.{t} GROUP BY 1" for t in SOURCE_TABLES[source])
+    rows = con.execute(f"""
+        WITH raw_counts AS (SELECT file_sha256, sum(n) AS n FROM ({union}) GROUP BY 1),
+             rejected AS (SELECT file_sha256, count(*) AS n FROM ledger.rejected_rows
+                          WHERE source = $source GROUP BY 1)
+        SELECT f.file_path, f.rows_read, f.rows_loaded, f.rows_rejected,
+               coalesce(r.n, 0) AS in_raw, coalesce(j.n, 0) AS in_rejected_log
+        FROM ledger.files f
+        LEFT JOIN raw_counts r ON r.file_sha256 = f.file_sha256
+        LEFT JOIN rejected j ON j.file_sha256 = f.file_sha256
+        WHERE f.source = $source AND f.status = 'loaded'
+          AND (f.rows_read <> f.rows_loaded + f.rows_rejected
+               OR coalesce(r.n, 0) <> f.rows_loaded OR coalesce(j.n, 0) <> f.rows_rejected)
+        ORDER BY 1""", {"source": source}).fetchall()
+    return [f"{p}: read {rd}, loaded {ld}, rejected {rj}; rows in raw {nr}, in rejected log {nj}"
+            for p, rd, ld, rj, nr, nj in rows]
+
+
+def build_row_conservation_check(source: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(source), name="row_conservation", blocking=True,
+        description="For every loaded file: rows read = loaded + rejected, and raw.* and the "
+                    "rejected-row log hold exactly those rows.",
+    )
+    def _check(outcomes: OutcomesResource) -> dg.AssetCheckResult:
+        with outcomes.reader() as con:
+            failures = row_conservation_failures(con, source)
+            files = con.execute("SELECT count(*) FROM ledger.files WHERE source = ?", [source]).fetchone()[0]
+        return dg.AssetCheckResult(passed=not failures, metadata={
+            "files_in_ledger": files, "failing_files": failures[:20]})
+
+    return _check
+
+
+raw_checks = [build_row_conservation_check(s) for s in SOURCES]

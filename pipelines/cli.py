@@ -1,0 +1,210 @@
+"""`outcomes`: the command line for data engineers, auditors and the README's two commands.
+
+Exit codes: 0 the command completed (a run with quarantined files or rejected rows still
+completed); 1 the run failed or a blocking check stopped publication; 2 bad usage or input
+(missing landing folder, no warehouse yet). Errors are one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+from pipelines.lib.contracts import KPIS, RATIO_KPIS
+from pipelines.lib.home import Home
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+class UsageError(Exception):
+    """Bad input from the user: exit 2 with the message."""
+
+
+# --- running the pipeline -----------------------------------------------------------------------
+
+def dagster_instance(home: Home):
+    from dagster import DagsterInstance
+
+    home.dagster.mkdir(parents=True, exist_ok=True)
+    config = home.dagster / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return DagsterInstance.from_config(str(home.dagster))
+
+
+def run_pipeline(home: Home, landing: Path) -> dict:
+    """Run the whole asset graph in process against `landing`, state under `home`."""
+    if not landing.is_dir():
+        raise UsageError(f"landing folder {landing} does not exist or is not a folder")
+    from pipelines.lib.dbt_project import prepare_manifest
+
+    prepare_manifest()
+    os.environ["OUTCOMES_HOME"] = str(home.root)
+    os.environ["OUTCOMES_LANDING"] = str(landing.resolve())
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("refresh_all")
+    with dagster_instance(home.ensure()) as instance:
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
+        return summarise_run(result)
+
+
+def summarise_run(result) -> dict:
+    ingested, failed_checks = {}, []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            if mat.asset_key.path[0] == "raw":
+                ingested[mat.asset_key.path[1]] = {k: v.value for k, v in mat.metadata.items()}
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            if not ev.passed:
+                failed_checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
+    failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return {"success": result.success, "run_id": result.run_id, "ingested": ingested,
+            "failed_checks": failed_checks, "failed_steps": failed_steps}
+
+
+def print_run_summary(summary: dict, home: Home) -> None:
+    print(f"run {summary['run_id']}")
+    for source, m in summary["ingested"].items():
+        print(f"  {source:<16} files: {m.get('files_loaded', 0)} loaded, {m.get('files_quarantined', 0)} quarantined, "
+              f"{m.get('files_duplicate', 0)} duplicate, {m.get('files_already_seen', 0)} already seen; "
+              f"rows: {m.get('rows_loaded', 0)} loaded, {m.get('rows_rejected', 0)} rejected")
+        for q in m.get("quarantined") or []:
+            print(f"    quarantined {q}")
+
+
+# --- reading the KPIs ---------------------------------------------------------------------------
+
+def read_kpis(home: Home, year: str | None = None) -> list[tuple[str, str, float | None]]:
+    from pipelines.lib.warehouse import connect
+
+    if not home.warehouse.exists():
+        raise UsageError(f"no warehouse at {home.warehouse}: run `outcomes run --landing DIR` first")
+    with connect(home.warehouse, read_only=True) as con:
+        rows = con.execute(
+            "SELECT financial_year, kpi, value FROM main.kpi_annual "
+            "WHERE $year IS NULL OR financial_year = $year", {"year": year}).fetchall()
+    order = {k: i for i, k in enumerate(KPIS)}
+    return sorted(rows, key=lambda r: (r[0], order.get(r[1], len(order)), r[1]))
+
+
+def format_value(kpi: str, value: float | None) -> str:
+    """Counts as integers; ratios unrounded (shortest exact repr); NULL as empty."""
+    if value is None:
+        return ""
+    return repr(float(value)) if kpi in RATIO_KPIS else str(int(value))
+
+
+def render_kpis(rows: list[tuple[str, str, float | None]], fmt: str) -> str:
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["financial_year", "kpi", "value"])
+        w.writerows((y, k, format_value(k, v)) for y, k, v in rows)
+        return buf.getvalue()
+    if fmt == "json":
+        return json.dumps([{"financial_year": y, "kpi": k, "value": v} for y, k, v in rows], indent=2) + "\n"
+    years = sorted({r[0] for r in rows})
+    table = {(y, k): v for y, k, v in rows}
+    kpis = [k for k in KPIS if any((y, k) in table for y in years)]
+    width = max([len(k) for k in kpis] + [3])
+    lines = ["kpi".ljust(width) + "".join(f"{y:>14}" for y in years)]
+    for k in kpis:
+        cells = []
+        for y in years:
+            v = table.get((y, k))
+            cells.append("-" if v is None else (f"{v:,.3f}" if k in RATIO_KPIS else f"{int(v):,}"))
+        lines.append(k.ljust(width) + "".join(f"{c:>14}" for c in cells))
+    return "\n".join(lines) + "\n"
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+def finish_run(summary: dict, home: Home) -> int:
+    print_run_summary(summary, home)
+    if not summary["success"]:
+        what = ", ".join(summary["failed_checks"] or summary["failed_steps"]) or "see the Dagster run log"
+        print(f"outcomes: run did not complete: {what}", file=sys.stderr)
+        return 1
+    print()
+    print(render_kpis(read_kpis(home), "table"), end="")
+    print(f"\ndashboards: {home.dashboards / 'index.html'}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    home = Home.resolve(args.home)
+    return finish_run(run_pipeline(home, Path(args.landing)), home)
+
+
+def cmd_demo(args) -> int:
+    from pipelines.demo.generator import write_demo_landing
+
+    home = Home.resolve(args.home).ensure()
+    landing = home.default_landing
+    info = write_demo_landing(landing, seed=args.seed, scale=args.scale, years=args.years)
+    print(f"demo landing zone: {landing} ({sum(info.get('files', {}).values()) if isinstance(info.get('files'), dict) else info.get('files', '?')} files)")
+    return finish_run(run_pipeline(home, landing), home)
+
+
+def cmd_kpis(args) -> int:
+    print(render_kpis(read_kpis(Home.resolve(args.home), args.year), args.format), end="")
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from pipelines.lib.dbt_project import prepare_manifest
+
+    print(f"dbt manifest: {prepare_manifest(force=args.force)}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="outcomes", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_):
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        if name != "prepare":
+            p.add_argument("--home", help="state folder (default $OUTCOMES_HOME or ./.outcomes)")
+        return p
+
+    p = add("run", cmd_run, "Process every file under the landing root and refresh KPIs and dashboards.")
+    p.add_argument("--landing", required=True, help="landing root holding visits/, zoom/, pathways/, wellbeing_calls/")
+    p = add("demo", cmd_demo, "Write synthetic demo exports into <home>/landing and run the pipeline on them.")
+    p.add_argument("--seed", type=int, default=2122)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--years", type=int, default=5)
+    p = add("kpis", cmd_kpis, "Print the annual KPIs.")
+    p.add_argument("--year", help="financial year, e.g. 2021/22")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p = add("prepare", cmd_prepare, "Parse the dbt project into its manifest (done automatically when stale).")
+    p.add_argument("--force", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"outcomes: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # one line for the user; the Dagster run log has the rest
+        print(f"outcomes: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""All Dagster definitions, assembled in one place from the per-domain modules."""
+import os
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import dagster as dg  # noqa: E402
+
+from pipelines.assets.dashboards import commissioner_dashboard  # noqa: E402
+from pipelines.assets.dbt import dbt_models  # noqa: E402
+from pipelines.assets.raw import raw_assets  # noqa: E402
+from pipelines.checks.kpi_checks import kpi_checks  # noqa: E402
+from pipelines.checks.raw_checks import raw_checks  # noqa: E402
+from pipelines.jobs import refresh_all  # noqa: E402
+from pipelines.resources import OutcomesResource, dbt_resource  # noqa: E402
+
+defs = dg.Definitions(
+    assets=[*raw_assets, dbt_models, commissioner_dashboard],
+    asset_checks=[*raw_checks, *kpi_checks],
+    jobs=[refresh_all],
+    resources={"outcomes": OutcomesResource(), "dbt": dbt_resource()},
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,77 @@
+"""Where the dbt project lives, the dbt CLI arguments we use, and manifest preparation.
+
+The manifest is prepared before Definitions load (`outcomes prepare`, run by `make` and by the
+CLI when the project changed), never at import time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines.lib.contracts import DEFAULT_STAFF_DOMAINS
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+FINGERPRINT_PATH = DBT_PROJECT_DIR / "target" / "manifest.fingerprint"
+UNIT_TESTS = "resource_type:unit_test"
+
+
+def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS) -> str:
+    """The --vars payload: JSON is valid YAML and needs no quoting rules of its own."""
+    return json.dumps({"staff_domains": [d.strip().lower() for d in staff_domains]})
+
+
+def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS) -> list[str]:
+    """`dbt build` as the pipeline runs it: models and data tests, unit tests left to pytest."""
+    return ["build", "--exclude", UNIT_TESTS, "--vars", dbt_vars(staff_domains)]
+
+
+def unit_test_args() -> list[str]:
+    """`dbt test` for the unit tests only: they need no data, so they run in the test suite."""
+    return ["test", "--select", UNIT_TESTS]
+
+
+def base_args(target_path: Path | None = None) -> list[str]:
+    args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if target_path is not None:
+        args += ["--target-path", str(target_path)]
+    return args
+
+
+def dbt_env(warehouse: Path) -> dict[str, str]:
+    return {**os.environ, "OUTCOMES_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def project_fingerprint() -> str:
+    """Hash of every file dbt parses: a changed model means a stale manifest."""
+    h = hashlib.sha256()
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        rel = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and rel.parts[0] not in ("target", "logs", "dbt_packages"):
+            h.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def manifest_is_current() -> bool:
+    return MANIFEST_PATH.exists() and FINGERPRINT_PATH.exists() and \
+        FINGERPRINT_PATH.read_text().strip() == project_fingerprint()
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    """Run `dbt parse` when the project changed since the last manifest."""
+    if force or not manifest_is_current():
+        fingerprint = project_fingerprint()
+        dbt = Path(sys.executable).with_name("dbt")
+        cmd = [str(dbt), "parse", "--quiet", *base_args(DBT_PROJECT_DIR / "target")]
+        proc = subprocess.run(cmd, env=dbt_env(Path("/nonexistent/parse-only.duckdb")),
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
+        FINGERPRINT_PATH.write_text(fingerprint + "\n")
+    return MANIFEST_PATH
