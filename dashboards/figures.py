@@ -84,7 +84,7 @@ def year_on_year_data(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc
 def change_sentence(label: str, previous: str, current: str, prev_year: str, year: str,
                     change: float | None) -> str:
     """'Visits rose from 9,800 in 2020/21 to 11,020 in 2021/22'."""
-    if change is None:
+    if change is None or pd.isna(change):
         return f"{label}: {current} in {year}"
     verb = "rose" if change > 0 else "fell" if change < 0 else "were unchanged"
     if change == 0:
@@ -182,11 +182,14 @@ def _peak_sentence(d: pd.DataFrame, subject: str, year: str) -> str:
 # --- optional marts -----------------------------------------------------------
 
 def category_data(category: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
-    """Controlled social prescriptions by category, largest first."""
+    """Controlled social prescriptions by category, largest first.
+
+    Reads the mart's `social_prescriptions` column (or a generic `value`)."""
     c = _year_rows(category, year)
     if c.empty:
         return pd.DataFrame(columns=["category", "label", "value", "shown"])
-    c = c.groupby("category", as_index=False)["value"].sum()
+    col = "social_prescriptions" if "social_prescriptions" in c else "value"
+    c = c.groupby("category", as_index=False)[col].sum().rename(columns={col: "value"})
     c["label"] = c["category"].str.replace("_", " ").str.capitalize()
     c["shown"] = [dc.display_count(v, disclosure) for v in c["value"]]
     c = dc.apply_to_frame(c, "value", disclosure)
@@ -216,10 +219,12 @@ def category_figure(category: pd.DataFrame | None, year: str, disclosure: bool =
 
 
 def funnel_data(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
-    """Controlled pathway funnel, stages in the mart's row order."""
+    """Controlled pathway funnel, stages by `stage_order` (else the mart's row order)."""
     f = _year_rows(funnel, year)
     if f.empty:
         return pd.DataFrame(columns=["stage", "label", "value", "shown"])
+    if "stage_order" in f:
+        f = f.sort_values("stage_order", kind="stable")
     f = f.groupby("stage", as_index=False, sort=False)["value"].sum()
     f["label"] = f["stage"].str.replace("_", " ").str.capitalize()
     f["shown"] = [dc.display_count(v, disclosure) for v in f["value"]]
@@ -227,15 +232,15 @@ def funnel_data(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DI
 
 
 def funnel_figure(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
-    """Pathway funnel; the title gives the last stage as a share of the first."""
+    """Pathway funnel from first stage to last.
+
+    No percentage in the title: the mart's stages mix units (contacts, then
+    prescriptions, of which a contact can have several)."""
     d = funnel_data(funnel, year, disclosure)
     title = f"Pathway funnel, {year}"
     if len(d) >= 2:
         first, last = d.iloc[0], d.iloc[-1]
-        share = dc.safe_ratio(last.value, first.value, disclosure=False)  # values are already controlled
-        if share is not None:
-            title = (f"Of {first.shown} {first.label.lower()}, {last.shown} ({share:.0%}) "
-                     f"reached {last.label.lower()} in {year}")
+        title = f"{first.shown} {first.label.lower()} led to {last.shown} {last.label.lower()} in {year}"
     fig = go.Figure(go.Funnel(
         x=[None if pd.isna(v) else int(v) for v in d["value"]], y=list(d["label"]),
         text=list(d["shown"]), textinfo="text", marker_color=OKABE_ITO["bluish_green"],

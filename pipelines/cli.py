@@ -201,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"outcomes: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # one line for the user; the Dagster run log has the rest
+    except Exception as exc:  # one line for the user; OUTCOMES_DEBUG=1 shows the traceback
+        if os.environ.get("OUTCOMES_DEBUG"):
+            raise
         print(f"outcomes: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
         return 1
 

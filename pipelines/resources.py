@@ -1,6 +1,7 @@
 """Resources: where the home and landing are, and the dbt CLI."""
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,4 +47,6 @@ class OutcomesResource(dg.ConfigurableResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR))
+    """dbt from this environment (the venv may not be on PATH, e.g. under `dagster dev`)."""
+    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                          dbt_executable=str(Path(sys.executable).with_name("dbt")))

@@ -1,10 +1,10 @@
 """The dbt project as Dagster assets: staging -> intermediate -> marts, dbt tests as checks."""
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.lib.dbt_project import MANIFEST_PATH, UNIT_TESTS, build_args
@@ -19,7 +19,8 @@ class OutcomesTranslator(DagsterDbtTranslator):
         return fqn[1] if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2 else None
 
 
-TRANSLATOR = OutcomesTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+TRANSLATOR = OutcomesTranslator(settings=DagsterDbtTranslatorSettings(
+    enable_asset_checks=True, enable_duplicate_source_asset_keys=True))
 
 
 def load_manifest():
@@ -30,7 +31,7 @@ def load_manifest():
 
 
 @dbt_assets(manifest=load_manifest(), exclude=UNIT_TESTS, dagster_dbt_translator=TRANSLATOR)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, outcomes: OutcomesResource):
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: OutcomesResource):
     import os
 
     home = outcomes.home_dir

@@ -1,7 +1,7 @@
 """One Dagster asset per source: new landing files -> raw.* tables and the ledger."""
-from __future__ import annotations
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from pipelines.lib.contracts import SOURCES
 from pipelines.lib.ingest import ingest_source
@@ -25,7 +25,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         description=DESCRIPTIONS[source] + " Parses against the contract, pseudonymises personal "
         "fields, records every file in ledger.files and every rejected row in ledger.rejected_rows.",
     )
-    def _raw(context: dg.AssetExecutionContext, outcomes: OutcomesResource) -> dg.MaterializeResult:
+    def _raw(context: AssetExecutionContext, outcomes: OutcomesResource) -> dg.MaterializeResult:
         p = outcomes.pseudonymiser()
         with outcomes.writer() as con:
             summary = ingest_source(con, outcomes.landing_dir, source, p, run_id=context.run_id)

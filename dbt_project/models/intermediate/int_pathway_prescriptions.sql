@@ -39,9 +39,6 @@ final as (
         created_date,
         status,
         updated_at,
-        -- Rule: a prescription whose latest status is withdrawn or deleted
-        -- is not a social prescription.
-        status not in ('withdrawn', 'deleted') as is_active,
         versions_loaded,
         -- lineage of the latest version
         file_path,

@@ -18,7 +18,7 @@ contacts as (
 active_prescriptions as (
 
     select * from prescriptions
-    where is_active
+    where status not in ('withdrawn', 'deleted')
 
 ),
 

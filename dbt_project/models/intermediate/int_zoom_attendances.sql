@@ -62,7 +62,7 @@ minutes_per_file as (
         start_time,
         person_key,
         file_sha256,
-        sum(duration_minutes) as duration_minutes
+        cast(sum(duration_minutes) as bigint) as duration_minutes
     from flagged_rows
     group by meeting_id, start_time, person_key, file_sha256
 
