@@ -387,6 +387,15 @@ PARSERS: dict[str, Callable[[str, PurePosixPath, Pseudonymiser], Parsed]] = {
 }
 
 
+# Sources whose rows hold personal data: their rejection reasons never quote a value, since a
+# shifted column could put a name or e-mail where a date was expected.
+PERSONAL_SOURCES = frozenset({"zoom", "wellbeing_calls"})
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 def parse_file(source: str, data: bytes, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
     """Parse one file of `source`; raises Quarantine for a file refused whole."""
-    return PARSERS[source](decode(data), path, p)
+    parsed = PARSERS[source](decode(data), path, p)
+    if source in PERSONAL_SOURCES:
+        parsed.rejects = [(line, QUOTED.sub("(value withheld)", reason)) for line, reason in parsed.rejects]
+    return parsed

@@ -10,8 +10,9 @@
     having count(*) > 1
 {% endtest %}
 
-{#- Every row satisfies the boolean SQL expression (NULL counts as failing). -#}
-{% test expression_is_true(model, expression) %}
+{#- Every row satisfies the boolean SQL expression (NULL counts as failing).
+    Usable at model or column level (column_name is then ignored). -#}
+{% test expression_is_true(model, expression, column_name=none) %}
     select *
     from {{ model }}
     where not coalesce(({{ expression }}), false)
@@ -36,4 +37,20 @@
     from {{ model }}
     where {{ column_name }} is not null
       and day({{ column_name }}) <> 1
+{% endtest %}
+
+{#- Lineage is complete and points at one raw record: file_path, file_sha256
+    and line_number are never NULL, and (file_sha256, line_number) is unique. -#}
+{% test has_valid_lineage(model) %}
+    select
+        file_sha256,
+        line_number,
+        count(*)          as n_rows,
+        count(file_path)  as n_paths
+    from {{ model }}
+    group by file_sha256, line_number
+    having count(*) > 1
+        or count(file_path) < count(*)
+        or file_sha256 is null
+        or line_number is null
 {% endtest %}
