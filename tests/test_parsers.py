@@ -45,7 +45,7 @@ def test_bom_and_crlf_parse_like_plain(bom, crlf):
 @pytest.mark.parametrize("header,why", [
     ("visit_id,site_code,signed_in_at,member_id,visitor_type,purpose\n", "missing column"),
     ("visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status,extra\n", "unexpected column"),
-    ("visit_id,visit_id,signed_in_at,member_id,visitor_type,purpose,status\n", "duplicated column"),
+    ("visit_id,visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n", "duplicated column"),
 ])
 def test_wrong_header_quarantines_whole_file(header, why):
     with pytest.raises(Quarantine, match=why):

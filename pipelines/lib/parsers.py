@@ -23,6 +23,12 @@ from pipelines.lib.pseudonym import Pseudonymiser
 csv.field_size_limit(10_000_000)
 
 
+# Sources whose rows hold personal data: their rejection reasons never quote a value, since a
+# shifted column could put a name or e-mail where a date was expected.
+PERSONAL_SOURCES = frozenset({"zoom", "wellbeing_calls"})
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 class Quarantine(Exception):
     """The whole file is refused; the message is the recorded reason."""
 
@@ -80,7 +86,7 @@ def strip_trailing_empty(fields: Sequence[str]) -> list[str]:
 def header_index(found: Sequence[str], expected: Sequence[str], *, extra_ok: bool, what: str) -> dict[str, int]:
     """Map the contract's column names to positions, or quarantine with the difference."""
     names = strip_trailing_empty(found)
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted({n for n in names if names.count(n) > 1 and n in expected})
     missing = [n for n in expected if n not in names]
     extra = [n for n in names if n not in expected]
     problems = []
@@ -89,7 +95,8 @@ def header_index(found: Sequence[str], expected: Sequence[str], *, extra_ok: boo
     if missing:
         problems.append(f"missing column(s) {missing}")
     if extra and not extra_ok:
-        problems.append(f"unexpected column(s) {extra}")
+        # Not named: a file without a header would put a data row (maybe personal) here.
+        problems.append(f"{len(extra)} unexpected column(s)")
     if problems:
         raise Quarantine(f"{what} header does not match the contract: " + "; ".join(problems))
     return {n: names.index(n) for n in expected}
@@ -331,7 +338,8 @@ def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
             "line_number": m_line,
         }
     except RowError as exc:
-        raise Quarantine(f"Zoom meeting row (line {m_line}) unusable, no session can be identified: {exc}") from None
+        raise Quarantine(f"Zoom meeting row (line {m_line}) unusable, no session can be identified: "
+                         + QUOTED.sub("(value withheld)", str(exc))) from None
 
     out = Parsed(tables={"zoom_meetings": [meeting_row], "zoom_participants": []}, rows_read=1)
     header = next(((line, f) for line, f in it if not is_blank(f)), None)
@@ -345,7 +353,8 @@ def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
         form, expected = "unique_users", c.ZOOM_UNIQUE_USERS_HEADER
     else:
         raise Quarantine(
-            f"Zoom participant header (line {header[0]}) matches neither participant form: {names}")
+            f"Zoom participant header (line {header[0]}) matches neither participant form "
+            "(no 'Join Time' or 'Total Duration (Minutes)' column)")
     meeting_row["participant_form"] = form
     p_index = header_index(header[1], expected, extra_ok=True, what="Zoom participant")
     duration_col = "Duration (Minutes)" if form == "per_join" else "Total Duration (Minutes)"
@@ -385,12 +394,6 @@ PARSERS: dict[str, Callable[[str, PurePosixPath, Pseudonymiser], Parsed]] = {
     "pathways": parse_pathways,
     "wellbeing_calls": parse_wellbeing_calls,
 }
-
-
-# Sources whose rows hold personal data: their rejection reasons never quote a value, since a
-# shifted column could put a name or e-mail where a date was expected.
-PERSONAL_SOURCES = frozenset({"zoom", "wellbeing_calls"})
-QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 def parse_file(source: str, data: bytes, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
