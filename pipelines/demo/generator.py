@@ -551,12 +551,12 @@ def _gen_visits(L: _Landing, seed: int, scale: float, years: int, targets: dict,
                         mid_s = ""
                         examples["guest_or_carer_visits"] += vtype != "member"
                     ts = stamp(d, rng.randint(540, 1005), secs)
-                    recs.append((ts, None, f"{next_vid(k)},{k.site},{ts},{mid_s},{vtype},{purpose},ok"))
+                    recs.append((ts, None, f",{k.site},{ts},{mid_s},{vtype},{purpose},ok", True, None))
                 # Staff sign-ins (never counted; a few carry a member number of their own).
                 for _ in range(int(n * 0.07 + rng.random())):
                     ts = stamp(d, rng.randint(470, 570), secs)
                     mid_s = f"M{fresh_member()}" if rng.random() < 0.1 else ""
-                    recs.append((ts, None, f"{next_vid(k)},{k.site},{ts},{mid_s},staff,other,ok"))
+                    recs.append((ts, None, f",{k.site},{ts},{mid_s},staff,other,ok", True, None))
                     examples["staff_rows"] += 1
                 # Void sign-ins: void in at least one delivery, in several patterns.
                 for _ in range(int(n * 0.01 + rng.random())):
@@ -573,21 +573,19 @@ def _gen_visits(L: _Landing, seed: int, scale: float, years: int, targets: dict,
                         void_at = {n_deliv - 1}                  # void only in the newest delivery
                     ts = stamp(d, rng.randint(540, 1005), secs)
                     mid_s = f"M{fresh_member()}" if rng.random() < 0.6 else ""
-                    vid = next_vid(k)
-                    recs.append((ts, [void_at, 0], f"{vid},{k.site},{ts},{mid_s},member,"
-                                                   f"{rng.choice(_PURPOSES)}"))
+                    ex = None
                     if len(examples["void_visit_ids"]) < 8 and fy_of(d) == MESS_FY:
-                        examples["void_visit_ids"].append({"visit_id": vid, "void_in_deliveries": sorted(void_at),
-                                                           "deliveries": n_deliv})
+                        ex = {"visit_id": None, "void_in_deliveries": sorted(void_at), "deliveries": n_deliv}
+                        examples["void_visit_ids"].append(ex)
+                    recs.append((ts, [void_at, 0], f",{k.site},{ts},{mid_s},member,{rng.choice(_PURPOSES)}",
+                                 True, ex))
                 # Bad rows (rejected at ingestion, in every overlapping export they appear in).
                 for kind in bad_plan.get((o, k.idx), ()):
-                    ts = stamp(d, rng.randint(540, 1005), secs)
-                    vid, site, vtype, purpose = next_vid(k), k.site, "member", "course"
+                    ts = shown = stamp(d, rng.randint(540, 1005), secs)
+                    site, vtype, purpose = k.site, "member", "course"
                     mid_s = f"M{fresh_member()}"
-                    if kind == "missing_id":
-                        vid = ""
-                    elif kind == "bad_date":
-                        ts = rng.choice((f"{d.year}-02-30 {ts[11:16]}", f"{d.day:02d}/{d.month:02d}/{d.year} "
+                    if kind == "bad_date":
+                        shown = rng.choice((f"{d.year}-02-30 {ts[11:16]}", f"{d.day:02d}/{d.month:02d}/{d.year} "
                                                                          f"{ts[11:16]}"))
                     else:
                         which = rng.randrange(3)
@@ -597,10 +595,18 @@ def _gen_visits(L: _Landing, seed: int, scale: float, years: int, targets: dict,
                             vtype = "contractor"
                         else:
                             purpose = "bingo"
-                    recs.append((ts, "bad", f"{vid},{site},{ts},{mid_s},{vtype},{purpose},ok"))
+                    recs.append((ts, "bad", f",{site},{shown},{mid_s},{vtype},{purpose},ok",
+                                 kind != "missing_id", None))
                     examples["bad_rows_planned"] += 1
+                # The kiosk numbers sign-ins in time order.
                 recs.sort(key=lambda r: r[0])
-                k.window.append((o, recs))
+                day = []
+                for _ts, kind, tail, has_id, ex in recs:
+                    vid = next_vid(k) if has_id else ""
+                    if ex is not None:
+                        ex["visit_id"] = vid
+                    day.append((kind, vid + tail))
+                k.window.append((o, day))
             if o in k.export_days:
                 _visits_export(L, k, d, o, dup=(k.idx, o) in dup_plan)
         if special_days:
@@ -620,7 +626,7 @@ def _visits_export(L: _Landing, k: _Kiosk, d: date, o: int, dup: bool) -> None:
     lines = [",".join(HEADERS["visits"])]
     bad = 0
     for _, recs in k.window:
-        for _ts, kind, text in recs:
+        for kind, text in recs:
             if kind is None:
                 lines.append(text)
             elif kind == "bad":
@@ -1033,7 +1039,13 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
         return _at(d, rng.randint(lo_min, hi_min), rng.randint(0, 59))
 
     def later(t: datetime, lo_h: float, hi_h: float) -> datetime:
-        return t + timedelta(seconds=int(rng.uniform(lo_h, hi_h) * 3600))
+        """A later moment, moved forward (never back) into office hours."""
+        u = t + timedelta(seconds=int(rng.uniform(lo_h, hi_h) * 3600))
+        if u.hour < 8:
+            u = u.replace(hour=8 + (u.hour % 2))
+        elif u.hour >= 19:
+            u = (u + timedelta(days=1)).replace(hour=8 + (u.hour % 2))
+        return u
 
     flushed = [-1]
     dup_exports: set[int] = set()
@@ -1049,8 +1061,8 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
             for which, name, rows in ((0, "contacts", c_rows), (1, "prescriptions", p_rows)):
                 rows.sort(key=lambda r: (r[0], r[1][0]))
                 lines = [",".join(HEADERS[name])]
-                for t, fields, _bad in rows:
-                    lines.append(_line(fields + [_updated_at(t, ed)]))
+                for t, fields, _bad in rows:  # fields are CSV-safe (referred_to pre-quoted)
+                    lines.append(",".join(fields) + "," + _updated_at(t, ed))
                 data = _encode(lines, crlf, bom)
                 rel = f"{folder}/{name}_{ed.isoformat()}.csv"
                 L.write(rel, data, "pathways", rows=len(rows), rejected=sum(1 for r in rows if r[2]))
@@ -1113,7 +1125,7 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
     def presc(cid: str, d: date, created: date, t_made: datetime, final: str) -> str:
         pid = new_id("p")
         cat = rng.choices(_CATEGORIES, _CATEGORY_W)[0]
-        ref = rng.choice(_REFERRED_TO)
+        ref = _q(rng.choice(_REFERRED_TO))
         base = [pid, cid, cat, ref, created.isoformat()]
         put(1, t_made, base + ["made"])
         if final == "accepted" or final == "completed":
@@ -1240,7 +1252,7 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
             put(0, when(d), f, bad=True)
             info["bad_rows_planned"] += 1
         for i, _ in enumerate([x for x in pl["bad_p"] if x == o]):
-            f = [new_id("p"), f"C{ids['c']}", rng.choices(_CATEGORIES, _CATEGORY_W)[0], rng.choice(_REFERRED_TO),
+            f = [new_id("p"), f"C{ids['c']}", rng.choices(_CATEGORIES, _CATEGORY_W)[0], _q(rng.choice(_REFERRED_TO)),
                  d.isoformat(), "made"]
             kind = (info["bad_rows_planned"]) % 3
             if kind == 0:

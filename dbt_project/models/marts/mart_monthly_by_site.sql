@@ -28,12 +28,6 @@ zoom_sessions as (
 
 ),
 
-zoom_attendances as (
-
-    select * from {{ ref('int_zoom_attendances') }}
-
-),
-
 wellbeing_calls as (
 
     select * from {{ ref('int_wellbeing_calls') }}
