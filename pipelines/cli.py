@@ -7,6 +7,7 @@ completed); 1 the run failed or a blocking check stopped publication; 2 bad usag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -49,7 +50,10 @@ def run_pipeline(home: Home, landing: Path) -> dict:
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("refresh_all")
-    with dagster_instance(home.ensure()) as instance:
+    home.logs.mkdir(parents=True, exist_ok=True)
+    # dbt's own event stream goes to stdout: keep it in the run log, not on the terminal.
+    with dagster_instance(home.ensure()) as instance, \
+            open(home.logs / "last-run.log", "w") as log, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
             instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},

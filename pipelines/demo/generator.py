@@ -401,7 +401,7 @@ class _Landing:
 # --------------------------------------------------------------------------- visits
 
 _VISIT_SITES = ("WAL", "SOU", "BOO", "PCL", "PSL")
-_OPEN_DAYS = {"WAL": (0, 1, 2, 3, 4, 5), "SOU": (0, 1, 2, 3, 4), "BOO": (0, 1, 2, 3, 4),
+_OPEN_DAYS = {"WAL": (0, 1, 2, 3, 4, 5, 6), "SOU": (0, 1, 2, 3, 4), "BOO": (0, 1, 2, 3, 4),
               "PCL": (1, 3), "PSL": (2, 4)}
 _SITE_W = {"WAL": 1.0, "SOU": 0.75, "BOO": 0.85, "PCL": 0.45, "PSL": 0.4}
 _MONTH_W = {1: 0.95, 2: 1.0, 3: 1.0, 4: 0.95, 5: 1.0, 6: 0.95, 7: 0.85, 8: 0.8, 9: 1.0,
@@ -440,10 +440,10 @@ def _gen_visits(L: _Landing, seed: int, scale: float, years: int, targets: dict,
     for site in _VISIT_SITES:
         for n in range(1, (n_peri if site in ("PCL", "PSL") else n_main) + 1):
             kiosks.append(_Kiosk(len(kiosks), site, n))
-    first, last_export = REOPEN.toordinal(), data_end.toordinal() + 6
+    first = REOPEN.toordinal()
     # Export schedule: each kiosk exports at close of every day its site is open, covering
-    # the last 7 calendar days, so a visit is in up to 6 files (WAL opens six days a week),
-    # a peripatetic tablet's in 2. A fixed kiosk occasionally misses a day (never twice
+    # the last 7 calendar days, so a Walton visit is in up to 7 files (Walton opens every
+    # day), a Southport or Bootle one in 5, a peripatetic tablet's in 2. A fixed kiosk occasionally misses a day (never twice
     # within 8 days, never in the last week), so every visit still lands somewhere.
     for k in kiosks:
         last_miss = -100
@@ -479,8 +479,8 @@ def _gen_visits(L: _Landing, seed: int, scale: float, years: int, targets: dict,
                     continue
                 n_site = n_peri if k.peripatetic else n_main
                 w = _SITE_W[k.site] / n_site * _MONTH_W[d.month] * ramp * rng.uniform(0.6, 1.4)
-                if d.weekday() == 5:
-                    w *= 0.5
+                if d.weekday() >= 5:
+                    w *= 0.5 if d.weekday() == 5 else 0.3
                 slots.append((o, k.idx))
                 weights.append(w)
         for slot, c in zip(slots, _allocate(V, weights)):
@@ -522,14 +522,13 @@ def _gen_visits(L: _Landing, seed: int, scale: float, years: int, targets: dict,
         s = f"{d.isoformat()} {minute // 60:02d}:{minute % 60:02d}"
         return s + f":{rng.randint(0, 59):02d}" if secs else s
 
-    for o in range(first, last_export + 1):
+    for o in range(first, data_end.toordinal() + 1):
         d = date.fromordinal(o)
-        in_data = d <= data_end
-        st = years_state.get(fy_of(d)) if in_data else None
+        st = years_state.get(fy_of(d))
         if st is not None and st["returning"] is None:  # members who visited last year too
             st["returning"] = rng.sample(st["prev"], len(st["prev"]))
         for k in kiosks:
-            if in_data and st is not None and k.open_on(d):
+            if st is not None and k.open_on(d):
                 secs, _, _ = k.style(d)
                 n = alloc.get((o, k.idx), 0)
                 recs = []
@@ -940,8 +939,7 @@ def _zoom_file(rng: random.Random, people: _People, s: dict, fmt: dict) -> tuple
         add_person(host_name, host_email, [(t0, t1)], "No")
     for name, email in s["co"]:
         if rng.random() < 0.03:
-            local, dom = email.split("@")
-            email = local.capitalize() + "@MerseyCare.nhs.uk"
+            email = email.split("@")[0].capitalize() + "@MerseyCare.nhs.uk"
         a = t0 + timedelta(seconds=rng.randint(5, 240))
         add_person(name, email, [(a, t1 - timedelta(seconds=rng.randint(0, 120)))], "No")
     span = (t1 - t0).total_seconds()
@@ -1110,7 +1108,12 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
 
     def person_and_place(d: date) -> tuple[str, str, str, str]:
         fresh_member[0] += 1
-        mid = "" if rng.random() < 0.02 else f"M{rng.randint(104000, 104000 + 9000) if rng.random() < 0.5 else fresh_member[0]}"
+        if rng.random() < 0.02:
+            mid = ""  # no membership number recorded
+        elif rng.random() < 0.5:
+            mid = f"M{rng.randint(104000, 113000)}"  # often also a site visitor
+        else:
+            mid = f"M{fresh_member[0]}"
         adv = rng.choice(advisors)
         if d >= REOPEN:
             mode = rng.choices(("face_to_face", "phone", "video"), (60, 32, 8))[0]
@@ -1147,7 +1150,7 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
         pl = plans[fy]
         n = pl["per_day"].get(o, 0)
         pend = pl["pending"]
-        for j in range(n):
+        for _ in range(n):
             ks = pl["ks"][pl["i"]]
             pl["i"] += 1
             cid = new_id("c")
@@ -1235,11 +1238,11 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
             pid = presc(ghost, d, d, when(d), "made")
             info["orphan_prescription_ids"].append({"prescription_id": pid, "contact_id": ghost})
         # bad rows: one record each, rejected at ingestion
-        for i, _ in enumerate([x for x in pl["bad_c"] if x == o]):
+        for _ in range(pl["bad_c"].count(o)):
             cid = new_id("c")
             mid, adv, site, mode = person_and_place(d)
             f = contact_fields(cid, mid, adv, site, d, mode, "attended")
-            kind = (info["bad_rows_planned"]) % 3
+            kind = info["bad_rows_planned"] % 3
             if kind == 0:
                 f[0] = ""
             elif kind == 1:
@@ -1251,10 +1254,10 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
                     f[6] = "attend"
             put(0, when(d), f, bad=True)
             info["bad_rows_planned"] += 1
-        for i, _ in enumerate([x for x in pl["bad_p"] if x == o]):
+        for _ in range(pl["bad_p"].count(o)):
             f = [new_id("p"), f"C{ids['c']}", rng.choices(_CATEGORIES, _CATEGORY_W)[0], _q(rng.choice(_REFERRED_TO)),
                  d.isoformat(), "made"]
-            kind = (info["bad_rows_planned"]) % 3
+            kind = info["bad_rows_planned"] % 3
             if kind == 0:
                 f[0] = ""
             elif kind == 1:
@@ -1413,7 +1416,7 @@ def _gen_calls(L: _Landing, seed: int, scale: float, years: int, targets: dict, 
         for m in minutes:
             t_utc, text = make_call(st, _at(d, m, rng.randint(0, 59)))
             day_calls.append((t_utc, text, False))
-        for _ in [x for x in pl["bad"] if x == o]:
+        for _ in range(pl["bad"].count(o)):
             kind = info["bad_rows_planned"] % 3
             info["bad_rows_planned"] += 1
             t_utc = _local_to_utc(_at(d, rng.randint(540, 1100), 7))

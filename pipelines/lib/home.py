@@ -37,6 +37,10 @@ class Home:
         return self.root / "dbt" / "target"
 
     @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
     def default_landing(self) -> Path:
         return self.root / "landing"
 

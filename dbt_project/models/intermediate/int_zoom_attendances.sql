@@ -13,14 +13,11 @@ meetings as (
 
 ),
 
--- Rule: the host is staff. The same session may come from several files, so
--- every host pseudonym seen for the session counts.
-session_hosts as (
+-- Rule: the host is staff, and "staff are never members": someone who hosts any
+-- session (the Trust's Zoom account holders) is staff in every session they join.
+hosts as (
 
-    select distinct
-        meeting_id,
-        start_time,
-        host_email_pseudonym
+    select distinct host_email_pseudonym
     from meetings
     where host_email_pseudonym is not null
 
@@ -38,19 +35,17 @@ participant_rows as (
 
 ),
 
--- Rule: staff = the session's host, or an email domain that is (a sub-domain
+-- Rule: staff = a host, or an email domain that is (a sub-domain
 -- of) a staff domain (var staff_domains, case-insensitive).
 flagged_rows as (
 
     select
         participant_rows.*,
-        session_hosts.host_email_pseudonym is not null as is_host_row,
+        hosts.host_email_pseudonym is not null as is_host_row,
         {{ is_staff_domain('participant_rows.email_domain') }} as is_staff_domain_row
     from participant_rows
-    left join session_hosts
-        on participant_rows.meeting_id = session_hosts.meeting_id
-        and participant_rows.start_time = session_hosts.start_time
-        and participant_rows.email_pseudonym = session_hosts.host_email_pseudonym
+    left join hosts
+        on participant_rows.email_pseudonym = hosts.host_email_pseudonym
 
 ),
 

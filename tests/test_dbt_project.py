@@ -1,0 +1,56 @@
+"""dbt: the CLI arguments we build, and the dbt unit tests (one per contract rule).
+
+The unit tests run here, not in the Dagster-run `dbt build`: they need only empty tables.
+"""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipelines.lib import dbt_project as d
+from pipelines.lib.warehouse import connect
+
+
+def test_build_args_carry_staff_domains_as_json_vars():
+    args = d.build_args(["MerseyCare.nhs.uk ", "example.org"])
+    assert args[0] == "build" and args[1] == "--vars"
+    assert json.loads(args[2]) == {"staff_domains": ["merseycare.nhs.uk", "example.org"]}
+
+
+def test_unit_tests_are_selected_by_resource_type():
+    assert d.unit_test_args() == ["test", "--select", "resource_type:unit_test"]
+    assert d.UNIT_TESTS == "resource_type:unit_test"
+
+
+def test_base_args_point_at_the_project_and_target(tmp_path):
+    assert d.base_args(tmp_path) == ["--project-dir", str(d.DBT_PROJECT_DIR), "--profiles-dir",
+                                     str(d.DBT_PROJECT_DIR), "--target-path", str(tmp_path)]
+
+
+def test_fingerprint_changes_with_the_project(tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.sql").write_text("select 1")
+    monkeypatch.setattr(d, "DBT_PROJECT_DIR", tmp_path)
+    before = d.project_fingerprint()
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text("{}")  # build output does not count
+    assert d.project_fingerprint() == before
+    (tmp_path / "models" / "a.sql").write_text("select 2")
+    assert d.project_fingerprint() != before
+
+
+@pytest.mark.slow
+def test_dbt_unit_tests_pass(tmp_path):
+    warehouse = tmp_path / "wh.duckdb"
+    with connect(warehouse):  # creates the empty raw and ledger tables
+        pass
+    dbt = str(Path(__import__("sys").executable).with_name("dbt"))
+    env = d.dbt_env(warehouse)
+    for args in (["run", "--quiet"], d.unit_test_args()):
+        proc = subprocess.run([dbt, *args, *d.base_args(tmp_path / "target")], env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    unit = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    assert len(unit) >= 20 and all(r["status"] == "pass" for r in unit)
