@@ -156,8 +156,17 @@ def cmd_demo(args) -> int:
 
     home = Home.resolve(args.home).ensure()
     landing = home.default_landing
-    info = write_demo_landing(landing, seed=args.seed, scale=args.scale, years=args.years)
-    print(f"demo landing zone: {landing} ({sum(info.get('files', {}).values()) if isinstance(info.get('files'), dict) else info.get('files', '?')} files)")
+    # A hidden marker (ignored by ingestion) makes `outcomes demo` safe to repeat.
+    marker = landing / ".demo.json"
+    wanted = {"seed": args.seed, "scale": args.scale, "years": args.years}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        print(f"demo landing zone: {landing} (already written)")
+    elif landing.exists() and any(landing.iterdir()):
+        raise UsageError(f"{landing} already holds other exports: use a new --home for different demo settings")
+    else:
+        summary = write_demo_landing(landing, **wanted)
+        marker.write_text(json.dumps(wanted))
+        print(f"demo landing zone: {landing} ({summary['files']['total']['written']} files)")
     return finish_run(run_pipeline(home, landing), home)
 
 
