@@ -42,6 +42,54 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+BATCH_ROWS = 250_000  # rows held in memory before a batch is written in one transaction
+
+
+class Batch:
+    """Parsed files waiting to be written: rows, rejections and ledger entries, all or nothing."""
+
+    def __init__(self):
+        self.rows: dict[str, list[dict]] = {}
+        self.rejects: list[tuple] = []
+        self.ledger: list[dict] = []
+        self.size = 0
+
+    def add(self, ledger: dict, tables: dict[str, list[dict]] | None = None, rejects=()) -> None:
+        lineage = {"file_path": ledger["file_path"], "file_sha256": ledger["file_sha256"],
+                   "loaded_at": ledger["loaded_at"]}
+        for table, rows in (tables or {}).items():
+            self.rows.setdefault(table, []).extend({**r, **lineage} for r in rows)
+            self.size += len(rows)
+        self.rejects.extend((ledger["source"], ledger["file_path"], ledger["file_sha256"], line, reason)
+                            for line, reason in rejects)
+        self.ledger.append(ledger)
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        if not self.ledger:
+            return
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table, rows in self.rows.items():
+                insert_frame(con, f"raw.{table}", pd.DataFrame.from_records(rows, columns=columns(table)))
+            if self.rejects:
+                insert_frame(con, "ledger.rejected_rows", pd.DataFrame.from_records(
+                    self.rejects, columns=["source", "file_path", "file_sha256", "line_number", "reason"]))
+            insert_frame(con, "ledger.files", pd.DataFrame.from_records(self.ledger))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.__init__()
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.register("_incoming", frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
 def ingest_source(
     con: duckdb.DuckDBPyConnection, landing: Path, source: str, p: Pseudonymiser,
     *, run_id: str | None = None, files: list[LandingFile] | None = None,
@@ -50,68 +98,38 @@ def ingest_source(
     seen = {(path, sha) for path, sha in con.execute("SELECT file_path, file_sha256 FROM ledger.files").fetchall()}
     first_path = dict(con.execute(
         "SELECT file_sha256, min(file_path) FROM ledger.files WHERE status <> 'duplicate' GROUP BY 1").fetchall())
+    batch = Batch()
     for f in files if files is not None else discover(landing, (source,)):
         data, sha = f.read()
         rel = str(f.rel_path)
         if (rel, sha) in seen:
             summary.files_already_seen += 1
             continue
-        loaded_at = utc_now()
-        ledger = dict(source=source, file_path=rel, file_sha256=sha, reason=None, rows_read=0, rows_loaded=0,
-                      rows_rejected=0, duplicate_of=None, loaded_at=loaded_at, run_id=run_id)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if sha in first_path:
-                ledger.update(status="duplicate", duplicate_of=first_path[sha],
-                              reason=f"byte-identical to {first_path[sha]}")
-                summary.files_duplicate += 1
-            else:
-                try:
-                    parsed = parse_file(source, data, f.rel_path, p)
-                except Quarantine as exc:
-                    ledger.update(status="quarantined", reason=str(exc))
-                    summary.files_quarantined += 1
-                    summary.quarantined.append((rel, str(exc)))
-                else:
-                    for table, rows in parsed.tables.items():
-                        write_rows(con, table, rows, rel, sha, loaded_at)
-                    if parsed.rejects:
-                        con.executemany(
-                            "INSERT INTO ledger.rejected_rows VALUES (?, ?, ?, ?, ?)",
-                            [(source, rel, sha, line, reason) for line, reason in parsed.rejects])
-                    ledger.update(status="loaded", rows_read=parsed.rows_read, rows_loaded=parsed.rows_loaded,
-                                  rows_rejected=len(parsed.rejects))
-                    summary.files_loaded += 1
-                    summary.rows_read += parsed.rows_read
-                    summary.rows_loaded += parsed.rows_loaded
-                    summary.rows_rejected += len(parsed.rejects)
-                first_path[sha] = rel
-                summary.new_hashes.append(sha)
-            con.execute(
-                "INSERT INTO ledger.files BY NAME SELECT * FROM (SELECT $source AS source, $file_path AS file_path, "
-                "$file_sha256 AS file_sha256, $status AS status, $reason AS reason, $rows_read AS rows_read, "
-                "$rows_loaded AS rows_loaded, $rows_rejected AS rows_rejected, $duplicate_of AS duplicate_of, "
-                "$loaded_at AS loaded_at, $run_id AS run_id)", ledger)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         seen.add((rel, sha))
+        ledger = dict(source=source, file_path=rel, file_sha256=sha, status="loaded", reason=None, rows_read=0,
+                      rows_loaded=0, rows_rejected=0, duplicate_of=None, loaded_at=utc_now(), run_id=run_id)
+        if sha in first_path:
+            ledger.update(status="duplicate", duplicate_of=first_path[sha], reason=f"byte-identical to {first_path[sha]}")
+            summary.files_duplicate += 1
+            batch.add(ledger)
+            continue
+        first_path[sha] = rel
+        summary.new_hashes.append(sha)
+        try:
+            parsed = parse_file(source, data, f.rel_path, p)
+        except Quarantine as exc:
+            ledger.update(status="quarantined", reason=str(exc))
+            summary.files_quarantined += 1
+            summary.quarantined.append((rel, str(exc)))
+            batch.add(ledger)
+            continue
+        ledger.update(rows_read=parsed.rows_read, rows_loaded=parsed.rows_loaded, rows_rejected=len(parsed.rejects))
+        batch.add(ledger, parsed.tables, parsed.rejects)
+        summary.files_loaded += 1
+        summary.rows_read += parsed.rows_read
+        summary.rows_loaded += parsed.rows_loaded
+        summary.rows_rejected += len(parsed.rejects)
+        if batch.size >= BATCH_ROWS:
+            batch.write(con)
+    batch.write(con)
     return summary
-
-
-def write_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], rel: str, sha: str,
-               loaded_at: datetime) -> None:
-    if not rows:
-        return
-    cols = columns(table)
-    frame = pd.DataFrame.from_records(rows)
-    frame["file_path"], frame["file_sha256"], frame["loaded_at"] = rel, sha, loaded_at
-    for col in cols:
-        if col not in frame:
-            frame[col] = None
-    con.register("_incoming", frame[cols])
-    try:
-        con.execute(f"INSERT INTO raw.{table} BY NAME SELECT * FROM _incoming")
-    finally:
-        con.unregister("_incoming")

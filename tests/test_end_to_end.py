@@ -1,0 +1,80 @@
+"""The whole pipeline on the demo landing zone, through the console script, as `make run` does it."""
+import csv
+import io
+import json
+
+import duckdb
+import pytest
+
+from pipelines.demo.generator import expected_kpis
+from pipelines.lib.contracts import KPIS, RATIO_KPIS
+from tests.support import kpis, outcomes
+
+pytestmark = pytest.mark.slow
+
+PUBLISHED_2021_22 = {
+    "visits": 11022, "pathway_contacts": 4820, "social_prescriptions": 8507,
+    "zoom_sessions": 644, "zoom_members": 2870, "wellbeing_successful_contacts": 2210,
+}
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("demo-home")
+    first = outcomes("demo", "--home", str(home))
+    return home, first
+
+
+def test_published_2021_22_figures_are_exact(demo_home):
+    home, _ = demo_home
+    got = kpis(home)
+    assert {k: got[("2021/22", k)] for k in PUBLISHED_2021_22} == PUBLISHED_2021_22
+
+
+def test_every_kpi_of_every_year_matches_the_generator_design(demo_home):
+    home, _ = demo_home
+    got = kpis(home)
+    expected = expected_kpis(scale=1.0, years=5)
+    assert sorted({y for y, _ in got}) == sorted(expected)
+    for year, values in expected.items():
+        for kpi in KPIS:
+            if kpi in RATIO_KPIS and values[kpi] is not None:
+                assert got[(year, kpi)] == pytest.approx(values[kpi], rel=1e-12), (year, kpi)
+            else:
+                assert got[(year, kpi)] == values[kpi], (year, kpi)
+
+
+def test_run_prints_the_kpi_table_and_the_dashboard_path(demo_home):
+    home, first = demo_home
+    assert "11,022" in first.stdout and "2021/22" in first.stdout
+    index = home / "dashboards" / "index.html"
+    assert f"dashboards: {index}" in first.stdout and index.exists()
+    page = (home / "dashboards" / "2021-22.html").read_text()
+    assert "11,020" in page  # 11,022 after rounding to the nearest 5 (disclosure control on)
+    assert "cdn.plot.ly/plotly" not in page.replace(page[page.find("<script"):page.find("</script>")], "")
+    assert 'src="http' not in page
+
+
+def test_csv_and_json_formats(demo_home):
+    home, _ = demo_home
+    text = outcomes("kpis", "--home", str(home), "--format", "csv", "--year", "2021/22").stdout
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["financial_year", "kpi", "value"]
+    assert [r[1] for r in rows[1:]] == list(KPIS) and {r[0] for r in rows[1:]} == {"2021/22"}
+    assert dict((r[1], r[2]) for r in rows[1:])["prescriptions_per_contact"] == repr(8507 / 4820)
+    data = json.loads(outcomes("kpis", "--home", str(home), "--format", "json").stdout)
+    assert {"financial_year": "2021/22", "kpi": "visits", "value": 11022.0} in data
+
+
+def test_second_run_adds_nothing(demo_home):
+    home, _ = demo_home
+    before = kpis(home)
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    counts = con.execute("SELECT (SELECT count(*) FROM raw.visits), (SELECT count(*) FROM ledger.files)").fetchone()
+    con.close()
+    again = outcomes("run", "--landing", str(home / "landing"), "--home", str(home))
+    assert "0 loaded" in again.stdout and "already seen" in again.stdout
+    assert kpis(home) == before
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT (SELECT count(*) FROM raw.visits), (SELECT count(*) FROM ledger.files)").fetchone() == counts
+    con.close()
