@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import pytest
 
-from support import kpis, outcomes, write_export
+from tests.support import kpis, outcomes, write_export
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from support import outcomes, run_and_kpis, write_export
+from tests.support import outcomes, run_and_kpis, write_export
 
 # Every test in this module reads the result of a whole pipeline run.
 pytestmark = pytest.mark.slow
