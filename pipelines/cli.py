@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import csv
 import io
 import json
@@ -16,14 +17,15 @@ import sys
 from pathlib import Path
 
 from pipelines.lib.contracts import KPIS, RATIO_KPIS
+from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
-class UsageError(Exception):
-    """Bad input from the user: exit 2 with the message."""
+# Commands that live with their domain: each module exposes `register(subparsers)`.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 # --- running the pipeline -----------------------------------------------------------------------
@@ -98,6 +100,9 @@ def read_kpis(home: Home, year: str | None = None) -> list[tuple[str, str, float
         rows = con.execute(
             "SELECT financial_year, kpi, value FROM main.kpi_annual "
             "WHERE $year IS NULL OR financial_year = $year", {"year": year}).fetchall()
+        if year and not rows:
+            years = [y for (y,) in con.execute("SELECT DISTINCT financial_year FROM main.kpi_annual ORDER BY 1").fetchall()]
+            raise UsageError(f"no KPIs for {year}; years with data: {', '.join(years) or 'none'}")
     order = {k: i for i, k in enumerate(KPIS)}
     return sorted(rows, key=lambda r: (r[0], order.get(r[1], len(order)), r[1]))
 
@@ -204,6 +209,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p = add("prepare", cmd_prepare, "Parse the dbt project into its manifest (done automatically when stale).")
     p.add_argument("--force", action="store_true")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return ap
 
 
