@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from pipelines.audit.manifest import record_run
 from pipelines.lib.contracts import KPIS, RATIO_KPIS
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
@@ -25,7 +26,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
 # Commands that live with their domain: each module exposes `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("pipelines.audit.cli",)
 
 
 # --- running the pipeline -----------------------------------------------------------------------
@@ -40,8 +41,8 @@ def dagster_instance(home: Home):
     return DagsterInstance.from_config(str(home.dagster))
 
 
-def run_pipeline(home: Home, landing: Path) -> dict:
-    """Run the whole asset graph in process against `landing`, state under `home`."""
+def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None) -> dict:
+    """Run the asset graph (or a selection of it) in process against `landing`, state under `home`."""
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist or is not a folder")
     from pipelines.lib.dbt_project import prepare_manifest
@@ -57,7 +58,7 @@ def run_pipeline(home: Home, landing: Path) -> dict:
     with dagster_instance(home.ensure()) as instance, \
             open(home.logs / "last-run.log", "w") as log, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
-            instance=instance, raise_on_error=False,
+            instance=instance, raise_on_error=False, asset_selection=asset_selection, tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
         return summarise_run(result)
@@ -92,11 +93,12 @@ def print_run_summary(summary: dict, home: Home) -> None:
 # --- reading the KPIs ---------------------------------------------------------------------------
 
 def read_kpis(home: Home, year: str | None = None) -> list[tuple[str, str, float | None]]:
+    from pipelines.lib.locking import warehouse_lock
     from pipelines.lib.warehouse import connect
 
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}: run `outcomes run --landing DIR` first")
-    with connect(home.warehouse, read_only=True) as con:
+    with warehouse_lock(home.warehouse, exclusive=False), connect(home.warehouse, read_only=True) as con:
         rows = con.execute(
             "SELECT financial_year, kpi, value FROM main.kpi_annual "
             "WHERE $year IS NULL OR financial_year = $year", {"year": year}).fetchall()
@@ -141,6 +143,7 @@ def render_kpis(rows: list[tuple[str, str, float | None]], fmt: str) -> str:
 
 def finish_run(summary: dict, home: Home) -> int:
     print_run_summary(summary, home)
+    print(f"run record: {record_run(home, summary)}")
     if not summary["success"]:
         what = ", ".join(summary["failed_checks"] or summary["failed_steps"]) or "see the Dagster run log"
         print(f"outcomes: run did not complete: {what}", file=sys.stderr)
@@ -175,6 +178,43 @@ def cmd_demo(args) -> int:
     return finish_run(run_pipeline(home, landing), home)
 
 
+def cmd_watch(args) -> int:
+    """The landing sensor without a daemon: tick, run what it requests in process, repeat."""
+    import time
+
+    import dagster as dg
+
+    home = Home.resolve(args.home).ensure()
+    landing = Path(args.landing)
+    if not landing.is_dir():
+        raise UsageError(f"landing folder {landing} does not exist or is not a folder")
+    os.environ["OUTCOMES_HOME"], os.environ["OUTCOMES_LANDING"] = str(home.root), str(landing.resolve())
+    from pipelines.definitions import defs
+    from pipelines.resources import OutcomesResource
+    from pipelines.sensors import landing_sensor
+
+    cursor_file = home.root / "sensor-cursor.txt"
+    print(f"watching {landing} every {args.interval}s (Ctrl-C to stop)", flush=True)
+    while True:
+        cursor = cursor_file.read_text() if cursor_file.exists() else None
+        with dagster_instance(home) as instance:
+            context = dg.build_sensor_context(
+                cursor=cursor, definitions=defs, instance=instance,
+                resources={"outcomes": OutcomesResource(home=str(home.root), landing=str(landing.resolve()))})
+            request = landing_sensor(context)
+        if isinstance(request, dg.RunRequest):
+            print(f"new files: {request.tags['outcomes/new_files']} ({request.tags['outcomes/sources']})", flush=True)
+            summary = run_pipeline(home, landing, asset_selection=request.asset_selection,
+                                   tags={**request.tags, "dagster/run_key": request.run_key})
+            if finish_run(summary, home) == 0:  # a failed run keeps the old cursor: retried next tick
+                cursor_file.write_text(context.cursor)
+        elif args.once:
+            print("no new export files")
+        if args.once:
+            return 0
+        time.sleep(args.interval)
+
+
 def cmd_kpis(args) -> int:
     print(render_kpis(read_kpis(Home.resolve(args.home), args.year), args.format), end="")
     return 0
@@ -204,6 +244,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2122)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--years", type=int, default=5)
+    p = add("watch", cmd_watch, "Watch a landing root and process new files as they land (no daemon needed).")
+    p.add_argument("--landing", required=True)
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between ticks")
+    p.add_argument("--once", action="store_true", help="one tick, then exit")
     p = add("kpis", cmd_kpis, "Print the annual KPIs.")
     p.add_argument("--year", help="financial year, e.g. 2021/22")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")

@@ -13,11 +13,15 @@ from pipelines.checks.kpi_checks import kpi_checks  # noqa: E402
 from pipelines.checks.raw_checks import raw_checks  # noqa: E402
 from pipelines.jobs import refresh_all  # noqa: E402
 from pipelines.resources import OutcomesResource, dbt_resource  # noqa: E402
+from pipelines.schedules import schedules  # noqa: E402
+from pipelines.sensors import sensors  # noqa: E402
 
 defs = dg.Definitions(
     assets=[*raw_assets, dbt_models, commissioner_dashboard],
     asset_checks=[*raw_checks, *kpi_checks],
     jobs=[refresh_all],
+    schedules=schedules,
+    sensors=sensors,
     resources={"outcomes": OutcomesResource(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )

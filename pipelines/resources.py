@@ -11,6 +11,7 @@ from dagster_dbt import DbtCliResource
 from pipelines.lib import warehouse
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR
 from pipelines.lib.home import Home
+from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
 
 
@@ -37,12 +38,14 @@ class OutcomesResource(dg.ConfigurableResource):
 
     @contextmanager
     def writer(self):
-        with warehouse.connect(self.home_dir.warehouse) as con:
+        path = self.home_dir.warehouse
+        with warehouse_lock(path, exclusive=True), warehouse.connect(path) as con:
             yield con
 
     @contextmanager
     def reader(self):
-        with warehouse.connect(self.home_dir.warehouse, read_only=True) as con:
+        path = self.home_dir.warehouse
+        with warehouse_lock(path, exclusive=False), warehouse.connect(path, read_only=True) as con:
             yield con
 
 

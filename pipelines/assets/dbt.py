@@ -7,6 +7,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import MANIFEST_PATH, UNIT_TESTS, build_args
 from pipelines.resources import OutcomesResource
 
@@ -36,4 +37,5 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: Ou
 
     home = outcomes.home_dir
     os.environ["OUTCOMES_WAREHOUSE"] = str(home.warehouse)
-    yield from dbt.cli(build_args(), context=context, target_path=home.dbt_target).stream()
+    with warehouse_lock(home.warehouse, exclusive=True):
+        yield from dbt.cli(build_args(), context=context, target_path=home.dbt_target).stream()
