@@ -1,0 +1,108 @@
+"""Event-driven runs: the watch loop end to end, order/batching invariance, idempotence, concurrency."""
+import hashlib
+import random
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pipelines.demo.generator import write_demo_landing
+from tests.support import REPO, kpis, outcomes, write_export
+
+pytestmark = pytest.mark.slow
+
+VISITS_HEADER = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n"
+
+
+def visits(ids, day="2021-10-04"):
+    return VISITS_HEADER + "".join(f"V{i},WAL,{day} 10:00,M{i},member,course,ok\n" for i in ids)
+
+
+def file_hash(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_files_dropped_into_the_landing_are_processed_by_the_watch_loop(tmp_path):
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    write_export(landing / "visits" / "kiosk_1.csv", visits(range(1, 11)))
+    first = outcomes("watch", "--landing", str(landing), "--home", str(home), "--once")
+    assert "new files: 1 (visits)" in first.stdout
+    assert kpis(home)[("2021/22", "visits")] == 10
+    page = home / "dashboards" / "2021-22.html"
+    before = file_hash(page)
+
+    # a new export overlapping the first (V6..V10 again) plus five new visits
+    write_export(landing / "visits" / "kiosk_2.csv", visits(range(6, 16)))
+    write_export(landing / "visits" / "kiosk_3.csv.part", visits(range(100, 200)))  # still being written
+    second = outcomes("watch", "--landing", str(landing), "--home", str(home), "--once")
+    assert "new files: 1 (visits)" in second.stdout
+    assert kpis(home)[("2021/22", "visits")] == 15
+    assert file_hash(page) != before
+    after = file_hash(page)
+
+    # nothing new: no run, nothing rewritten
+    third = outcomes("watch", "--landing", str(landing), "--home", str(home), "--once")
+    assert "no new export files" in third.stdout and "run " not in third.stdout
+    assert file_hash(page) == after
+
+    # a byte-identical copy under a new name is not new either
+    shutil.copy(landing / "visits" / "kiosk_2.csv", landing / "visits" / "kiosk_2 (copy).csv")
+    fourth = outcomes("watch", "--landing", str(landing), "--home", str(home), "--once")
+    assert "no new export files" in fourth.stdout
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("generated")
+    write_demo_landing(root / "landing", seed=7, scale=0.01, years=3)
+    files = sorted(p.relative_to(root / "landing") for p in (root / "landing").rglob("*") if p.is_file())
+    return root / "landing", files
+
+
+def deliver(src, dst, files):
+    for rel in files:
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, dst / rel)
+
+
+def run_all_at_once(src, files, home):
+    landing = home.parent / (home.name + "-landing")
+    deliver(src, landing, files)
+    outcomes("run", "--landing", str(landing), "--home", str(home))
+    return landing
+
+
+def test_any_order_and_batching_gives_the_same_kpis_and_twice_equals_once(generated, tmp_path):
+    src, files = generated
+    reference_home = tmp_path / "once"
+    landing = run_all_at_once(src, files, reference_home)
+    reference = kpis(reference_home)
+    assert reference[("2021/22", "visits")] == round(11022 * 0.01)
+
+    outcomes("run", "--landing", str(landing), "--home", str(reference_home))  # everything again
+    assert kpis(reference_home) == reference
+
+    for seed, batches in ((1, 3), (2, 2)):
+        order = files[:]
+        random.Random(seed).shuffle(order)
+        home, landing = tmp_path / f"order-{seed}", tmp_path / f"order-{seed}-landing"
+        cuts = sorted(random.Random(seed).sample(range(1, len(order)), batches - 1))
+        for batch in (order[a:b] for a, b in zip([0, *cuts], [*cuts, len(order)])):
+            deliver(src, landing, batch)
+            outcomes("run", "--landing", str(landing), "--home", str(home))
+        assert kpis(home) == reference, f"order seed {seed} in {batches} runs"
+
+
+def test_two_runs_at_once_on_one_home_are_serialised(generated, tmp_path):
+    src, files = generated
+    home, landing = tmp_path / "home", tmp_path / "landing"
+    deliver(src, landing, files)
+    cmd = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing), "--home", str(home)]
+    procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    reference_home = tmp_path / "reference"
+    run_all_at_once(src, files, reference_home)
+    assert kpis(home) == kpis(reference_home)
