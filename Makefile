@@ -27,7 +27,9 @@ test: setup
 	$(BIN)/python -m pytest
 
 dev: setup
-	$(BIN)/dagster dev -w workspace.yaml
+	mkdir -p .outcomes/dagster
+	test -f .outcomes/dagster/dagster.yaml || $(BIN)/python -c "from pipelines.cli import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > .outcomes/dagster/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.outcomes/dagster $(BIN)/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf .outcomes dbt_project/target dbt_project/logs

@@ -26,10 +26,23 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
 # Commands that live with their domain: each module exposes `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = ("pipelines.audit.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("pipelines.audit.cli", "pipelines.quality.cli")
 
 
 # --- running the pipeline -----------------------------------------------------------------------
+
+DAGSTER_YAML = """\
+# Written by `outcomes` for this home. Runs launched by the daemon or `dagster dev` queue here:
+# one at a time, because DuckDB has one writer (see docs/orchestration.md for a Trust deployment).
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 1
+"""
+
 
 def dagster_instance(home: Home):
     from dagster import DagsterInstance
@@ -37,7 +50,7 @@ def dagster_instance(home: Home):
     home.dagster.mkdir(parents=True, exist_ok=True)
     config = home.dagster / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(DAGSTER_YAML)
     return DagsterInstance.from_config(str(home.dagster))
 
 
