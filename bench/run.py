@@ -1,0 +1,182 @@
+"""Benchmark: the pipeline's cost as the work grows, against a bare-DuckDB floor, in one run.
+
+For each scale it generates (and caches) the demo landing zone, then times as subprocesses:
+  fixed   `outcomes run` on an empty landing: the start-up every run pays;
+  full    `outcomes run` from an empty home on all history but the last day;
+  incr    the last day's exports land; `outcomes run` until KPIs and dashboards are refreshed;
+  floor   bench/floor.sql: one DuckDB script computing kpi_annual from the raw files;
+and checks that pipeline and floor agree on every KPI. Writes docs/performance.md and
+bench/results.csv.
+
+    .venv/bin/python bench/run.py --scales 1 10 100 [--years 5]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "bench" / "data"
+PY = sys.executable
+DATED = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def timed(cmd: list[str], **kw) -> dict:
+    """Wall, CPU (user+sys of the process tree) and peak RSS of one command."""
+    env = {**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
+    return {"wall_s": wall, "stdout": out}
+
+
+def rusage_delta(fn):
+    """Run fn(); return its result plus CPU seconds and peak RSS of the children it waited for."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = fn()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss of children is the largest single process so far (dbt, or the Dagster run)
+    result["peak_rss_mib"] = after.ru_maxrss / 1024
+    return result
+
+
+def landing_for(scale: float, years: int) -> Path:
+    root = DATA / f"scale-{scale:g}-years-{years}"
+    if not (root / "landing" / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([PY, "-m", "pipelines.demo", str(root / "landing"), "--scale", str(scale),
+                        "--years", str(years)], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        (root / "landing" / ".complete").write_text("ok\n")
+    return root / "landing"
+
+
+def split_last_day(landing: Path, dest: Path) -> tuple[Path, list[Path], str]:
+    """History = every file but those dated the last kiosk day (hard links, nothing copied)."""
+    files = [p for p in landing.rglob("*") if p.is_file() and p.name != ".complete"]
+    kiosk_days = sorted({m.group(1) for p in files if p.name.startswith("kiosk_") and (m := DATED.search(p.name))})
+    last = kiosk_days[-1]
+    history = dest / "history"
+    shutil.rmtree(history, ignore_errors=True)
+    day = []
+    for p in files:
+        rel = p.relative_to(landing)
+        if last in p.name:
+            day.append(rel)
+            continue
+        (history / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.link(p, history / rel)
+    return history, day, last
+
+
+def kpi_rows(csv_text: str) -> dict[tuple[str, str], float | None]:
+    return {(r["financial_year"], r["kpi"]): (float(r["value"]) if r["value"] else None)
+            for r in csv.DictReader(io.StringIO(csv_text))}
+
+
+def agree(a: dict, b: dict) -> bool:
+    if a.keys() != b.keys():
+        return False
+    return all((x is None and y is None) or (x is not None and y is not None and abs(x - y) <= 1e-9 * max(1, abs(x)))
+               for x, y in ((a[k], b[k]) for k in a))
+
+
+def bench_scale(scale: float, years: int) -> dict:
+    landing = landing_for(scale, years)
+    work = DATA / f"work-{scale:g}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    history, day_files, day = split_last_day(landing, work)
+    home = work / "home"
+    outcomes = [PY, "-m", "pipelines.cli"]
+
+    empty = work / "empty-landing"
+    for s in ("visits", "zoom", "pathways", "wellbeing_calls"):
+        (empty / s).mkdir(parents=True, exist_ok=True)
+    fixed = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(empty), "--home", str(work / "empty-home")]))
+    full = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
+    for rel in day_files:
+        (history / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.link(landing / rel, history / rel)
+    incr = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
+    floor = rusage_delta(lambda: timed([PY, str(REPO / "bench" / "floor.py"), str(landing)]))
+    pipeline_kpis = kpi_rows(timed([*outcomes, "kpis", "--home", str(home), "--format", "csv"])["stdout"])
+    files = sum(1 for p in landing.rglob("*") if p.is_file()) - 1
+    size_mib = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
+    shutil.rmtree(work, ignore_errors=True)
+    return {
+        "scale": scale, "years": years, "files": files, "landing_mib": round(size_mib, 1),
+        "day": day, "day_files": len(day_files),
+        "fixed_wall_s": fixed["wall_s"],
+        "full_wall_s": full["wall_s"], "full_cpu_s": full["cpu_s"], "full_peak_rss_mib": full["peak_rss_mib"],
+        "incr_wall_s": incr["wall_s"], "incr_cpu_s": incr["cpu_s"],
+        "floor_wall_s": floor["wall_s"], "floor_cpu_s": floor["cpu_s"],
+        "full_over_floor": full["wall_s"] / floor["wall_s"],
+        "full_minus_fixed_over_floor": (full["wall_s"] - fixed["wall_s"]) / floor["wall_s"],
+        "agree": agree(pipeline_kpis, kpi_rows(floor["stdout"])),
+    }
+
+
+def machine() -> str:
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), platform.processor())
+    mem = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))) / 2**20
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
+
+
+def write_outputs(rows: list[dict], command: str) -> None:
+    with open(REPO / "bench" / "results.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    head = ("| scale | files | landing MiB | fixed start-up s | full s | full CPU s | full peak RSS MiB | "
+            "incremental s (1 day) | floor s | full / floor | (full - start-up) / floor | KPIs agree |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        lines.append(
+            f"| {r['scale']:g}x | {r['files']:,} | {r['landing_mib']:,.0f} | {r['fixed_wall_s']:.1f} | "
+            f"{r['full_wall_s']:.1f} | {r['full_cpu_s']:.1f} | {r['full_peak_rss_mib']:,.0f} | "
+            f"{r['incr_wall_s']:.1f} ({r['day_files']} files) | {r['floor_wall_s']:.1f} | "
+            f"{r['full_over_floor']:.1f} | {r['full_minus_fixed_over_floor']:.1f} | {'yes' if r['agree'] else 'NO'} |")
+    table = "\n".join(lines)
+    doc = REPO / "docs" / "performance.md"
+    text = doc.read_text() if doc.exists() else "# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n"
+    block = (f"<!-- bench:start -->\nMeasured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
+             f"Regenerate with `{command}`.\n\n{table}\n<!-- bench:end -->")
+    text = re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda _: block, text, flags=re.S)
+    doc.write_text(text)
+    print(table)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scales", nargs="+", type=float, default=[1, 10, 100])
+    ap.add_argument("--years", type=int, default=5)
+    args = ap.parse_args()
+    rows = []
+    for scale in args.scales:
+        print(f"scale {scale:g}x ...", flush=True)
+        rows.append(bench_scale(scale, args.years))
+        print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
+    write_outputs(rows, ".venv/bin/python bench/run.py --scales " + " ".join(f"{s:g}" for s in args.scales)
+                  + f" --years {args.years}")
+    return 0 if all(r["agree"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
