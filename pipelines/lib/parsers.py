@@ -144,21 +144,30 @@ def in_range(d: date, name: str) -> None:
         raise RowError(f"{name} {d.isoformat()} out of range {MIN_DATE.isoformat()}..{MAX_DATE.isoformat()}")
 
 
-def parse_with(v: str, formats: Sequence[str], name: str, expected: str) -> datetime:
-    for fmt in formats:
-        try:
-            dt = datetime.strptime(v, fmt)
-        except ValueError:
-            continue
-        in_range(dt.date(), name)
-        return dt
-    raise RowError(f"unparseable {name} {v!r} (expected {expected})" if v else f"missing {name}")
+LOCAL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})(?::(\d{2}))?")
+ZOOM_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AaPp][Mm])")
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def checked(make, v: str, name: str, expected: str):
+    """Build a date/datetime from regex groups (strptime costs 10x); range-check it."""
+    try:
+        value = make()
+    except (ValueError, TypeError, AttributeError):  # AttributeError: the regex did not match
+        raise RowError(f"unparseable {name} {v!r} (expected {expected})" if v else f"missing {name}") from None
+    in_range(value if isinstance(value, date) and not isinstance(value, datetime) else value.date(), name)
+    return value
+
+
+def local_time(v: str, name: str) -> datetime:
+    """`YYYY-MM-DD HH:MM` or `YYYY-MM-DD HH:MM:SS` (kiosk local time)."""
+    m = LOCAL_TIME.fullmatch(v)
+    return checked(lambda: datetime(*(int(g) for g in m.groups(default="0"))), v, name, "YYYY-MM-DD HH:MM[:SS]")
 
 
 def iso_date(v: str, name: str) -> date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-        raise RowError(f"unparseable {name} {v!r} (expected YYYY-MM-DD)" if v else f"missing {name}")
-    return parse_with(v, ["%Y-%m-%d"], name, "YYYY-MM-DD").date()
+    m = ISO_DATE.fullmatch(v)
+    return checked(lambda: date(*(int(g) for g in m.groups())), v, name, "YYYY-MM-DD")
 
 
 def iso_instant_utc(v: str, name: str, *, assume_utc: bool) -> datetime:
@@ -223,9 +232,7 @@ def visit_row(v: dict[str, str]) -> dict:
     return {
         "visit_id": required(v["visit_id"], "visit_id"),
         "site_code": code(v["site_code"], c.SITE_CODES, "site_code", upper=True),
-        "signed_in_at": parse_with(
-            v["signed_in_at"], ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"], "signed_in_at",
-            "YYYY-MM-DD HH:MM[:SS]"),
+        "signed_in_at": local_time(v["signed_in_at"], "signed_in_at"),
         "member_id": member or None,
         "visitor_type": code(v["visitor_type"], c.VISITOR_TYPES, "visitor_type"),
         "purpose": code(v["purpose"], c.PURPOSES, "purpose"),
@@ -287,15 +294,25 @@ def parse_wellbeing_calls(text: str, path: PurePosixPath, p: Pseudonymiser) -> P
 
 # --- Zoom: a meeting block, a separator, then participants in one of two forms ---------------
 
-ZOOM_TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p")
 ZOOM_TIME_HELP = "MM/DD/YYYY hh:mm:ss AM/PM"
 PARENTHESISED = re.compile(r"\([^()]*\)\s*$")
 
 
 def zoom_time(v: str, name: str, *, optional_: bool = False) -> datetime | None:
+    """Zoom's `MM/DD/YYYY hh:mm:ss AM/PM` (12 AM is midnight, 12 PM noon)."""
     if not v and optional_:
         return None
-    return parse_with(v, ZOOM_TIME_FORMATS, name, ZOOM_TIME_HELP)
+    m = ZOOM_TIME.fullmatch(v)
+
+    def make() -> datetime:
+        month, day, year, hour, minute, second, half = m.groups(default="0")
+        hour = int(hour)
+        if not 1 <= hour <= 12:
+            raise ValueError(hour)
+        hour = hour % 12 + (12 if half.lower() == "pm" else 0)
+        return datetime(int(year), int(month), int(day), hour, int(minute), int(second))
+
+    return checked(make, v, name, ZOOM_TIME_HELP)
 
 
 def display_name_key(name: str) -> str:
