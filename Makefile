@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test dev clean
+.PHONY: setup run test dev clean browser
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,14 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Debian's chromium for tests/test_browser.py (headless, offline). Only when it is missing;
+# needs root or sudo (CI runs as root). Without it the browser tests skip locally, fail in CI.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make browser: need root or sudo to apt-get install chromium" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 dev: setup
 	mkdir -p .outcomes/dagster

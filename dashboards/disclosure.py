@@ -14,19 +14,26 @@ check them at a glance:
   shown (None) when either count is suppressed or the denominator is 0.
 
 Control is ON by default. Passing ``disclosure=False`` gives the true figures,
-for internal use only; the page says so in a banner.
+for internal use only; the page says so in a banner. The pipeline reads the
+switch from the environment variable ENV_VAR (see from_env): only an explicit
+"off" turns control off.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable
+import os
+from typing import Iterable, Mapping
 
 import pandas as pd
 
 REDACTION_THRESHOLD = 7
 ROUNDING_BASE = 5
 DISCLOSURE_DEFAULT = True
+
+ENV_VAR = "OUTCOMES_DISCLOSURE_CONTROL"
+ENV_OFF = frozenset({"off", "false", "0", "no"})
+ENV_ON = frozenset({"", "on", "true", "1", "yes"})
 
 SUPPRESSED_TEXT = f"<{REDACTION_THRESHOLD + 1}"
 NOT_SHOWN_TEXT = "n/a"  # missing value, or a ratio we may not show
@@ -82,3 +89,17 @@ def apply_to_frame(df: pd.DataFrame, value_col: str = "value", disclosure: bool 
     out = df.copy()
     out[value_col] = pd.array([suppress_count(v, disclosure) for v in df[value_col]], dtype="Int64")
     return out
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """The disclosure switch from ENV_VAR: True (control on) unless it is set to off/false/0/no.
+
+    Any other value is refused rather than guessed at: a typo must not decide
+    whether unrounded figures are published."""
+    raw = (os.environ if environ is None else environ).get(ENV_VAR, "")
+    value = raw.strip().lower()
+    if value in ENV_OFF:
+        return False
+    if value in ENV_ON:
+        return True
+    raise ValueError(f"{ENV_VAR}={raw!r}: use 'on' (the default) or 'off' (internal use only)")

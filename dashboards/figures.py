@@ -8,13 +8,15 @@ except through dashboards.disclosure. Titles state the finding, in words.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from . import disclosure as dc
-from .kpis import KPIS, OKABE_ITO, RATIOS, SITES, kpi_label, previous_year, site_colour, site_label
+from .kpis import (FUNNEL_STAGES, KPIS, OKABE_ITO, PHYSICAL_SITES, RATIOS, SITES, SOURCES, kpi_label,
+                   previous_year, site_colour, site_label)
 
 LAYOUT = dict(
     template="plotly_white",
@@ -37,7 +39,7 @@ def _year_rows(df: pd.DataFrame | None, year: str) -> pd.DataFrame:
 
 
 def _fmt_ratio(r: float | None, pct: bool = False) -> str:
-    if r is None:
+    if r is None or pd.isna(r):
         return dc.NOT_SHOWN_TEXT
     return f"{r:.0%}" if pct else f"{r:.2f}"
 
@@ -67,7 +69,13 @@ def kpi_table(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOS
 
 
 def year_on_year_data(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
-    """Headline counts this year against last year: label, previous, current, change (fraction or None), shown texts."""
+    """Headline counts this year against last year, from the controlled counts.
+
+    Columns: kpi, label, previous_year, previous / current (shown texts),
+    previous_value / current_value (controlled numbers, NaN when not shown),
+    change (fraction, None when it cannot be computed: a suppressed count or a
+    previous 0) and change_shown ("+53%", "up from 0", "n/a").
+    """
     prev = previous_year(year)
     cur_t = kpi_table(kpi_annual, year, disclosure).set_index("kpi")
     prev_t = kpi_table(kpi_annual, prev, disclosure).set_index("kpi")
@@ -75,9 +83,15 @@ def year_on_year_data(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc
     for k in HEADLINE_COUNTS:
         c, p = cur_t.at[k, "value"], prev_t.at[k, "value"]
         change = None if pd.isna(c) or pd.isna(p) or p == 0 else (c - p) / p
+        if change is not None:
+            change_shown = f"{change:+.0%}"
+        elif not pd.isna(c) and not pd.isna(p) and p == 0:
+            change_shown = "up from 0" if c > 0 else "unchanged"
+        else:
+            change_shown = dc.NOT_SHOWN_TEXT
         rows.append(dict(kpi=k, label=kpi_label(k), previous_year=prev, previous=prev_t.at[k, "shown"],
-                         current=cur_t.at[k, "shown"], change=change,
-                         change_shown=dc.NOT_SHOWN_TEXT if change is None else f"{change:+.0%}"))
+                         current=cur_t.at[k, "shown"], previous_value=p, current_value=c, change=change,
+                         change_shown=change_shown))
     return pd.DataFrame(rows)
 
 
@@ -93,10 +107,16 @@ def change_sentence(label: str, previous: str, current: str, prev_year: str, yea
 
 
 def year_on_year_figure(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
-    """Percentage change on last year for each headline count (bars left = fell, right = rose)."""
+    """Percentage change on last year for each headline count (bars left = fell, right = rose).
+
+    A count that was 0 last year has no percentage change: it is listed under
+    the chart instead of drawn."""
     d = year_on_year_data(kpi_annual, year, disclosure)
     v = d.set_index("kpi").loc["visits"]
-    title = change_sentence("Visits", v.previous, v.current, v.previous_year, year, v.change)
+    change = None if pd.isna(v.change) else v.change
+    if change is None and v.change_shown == "up from 0":
+        change = math.inf  # "rose from 0 to ..."
+    title = change_sentence("Visits", v.previous, v.current, v.previous_year, year, change)
     shown = d[d["change"].notna()].iloc[::-1]  # first KPI at the top
     fig = go.Figure(go.Bar(
         x=[c * 100 for c in shown["change"]], y=list(shown["label"]), orientation="h",
@@ -111,6 +131,12 @@ def year_on_year_figure(kpi_annual: pd.DataFrame, year: str, disclosure: bool = 
     if shown.empty:
         fig.add_annotation(text=f"No {v.previous_year} figures to compare with", showarrow=False,
                            xref="paper", yref="paper", x=0.5, y=0.5)
+    from_zero = d[d["change_shown"] == "up from 0"]
+    if not from_zero.empty:
+        fig.add_annotation(text=f"Not drawn (0 in {v.previous_year}): " + ", ".join(from_zero["label"]),
+                           showarrow=False, xref="paper", yref="paper", x=0, y=-0.2, xanchor="left",
+                           font=dict(size=13, color="#444"))
+        fig.update_layout(margin=dict(LAYOUT["margin"], b=90))
     return fig
 
 
@@ -154,7 +180,10 @@ def _series_name(site: str, kpi: str) -> str:
 
 def monthly_figure(monthly: pd.DataFrame, year: str, kpis: Sequence[str], subject: str,
                    disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
-    """One line per site (Zoom and phone are sites too); suppressed months are gaps."""
+    """One line per site (Zoom and phone are sites too); suppressed months are gaps.
+
+    When the chart shows visits, months with no site visits are shaded and the
+    months sites opened, closed or reopened are marked (from site_periods)."""
     d = monthly_data(monthly, year, kpis, disclosure)
     fig = go.Figure()
     for i, (name, g) in enumerate(d.groupby("series", sort=False)):
@@ -164,11 +193,20 @@ def monthly_figure(monthly: pd.DataFrame, year: str, kpis: Sequence[str], subjec
             line=dict(color=site_colour(g["site_code"].iloc[0]), dash=DASHES[i % len(DASHES)], width=2.5),
             customdata=list(g["shown"]), hovertemplate=f"{name}: %{{customdata}}<extra></extra>",
         ))
-    fig.update_layout(**LAYOUT, title_text=_peak_sentence(d, subject, year), hovermode="x unified",
-                      legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
-    fig.update_xaxes(title_text="Month", dtick="M1", tickformat="%b\n%Y")
-    fig.update_yaxes(title_text="Count (per month)", rangemode="tozero", tickformat=",d")
+    title = _peak_sentence(d, subject, year)
+    if "visits" in kpis:
+        opened = _mark_site_periods(fig, monthly, year)
+        if opened and not d.empty:
+            title = f"{opened}; {title[0].lower() + title[1:]}"
+    _monthly_layout(fig, title)
     return fig
+
+
+def _monthly_layout(fig: go.Figure, title: str) -> None:
+    fig.update_layout(**LAYOUT, title_text=title, hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="top", y=-0.17, x=0))
+    fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
+    fig.update_yaxes(title_text="Count (per month)", rangemode="tozero", tickformat=",d")
 
 
 def _peak_sentence(d: pd.DataFrame, subject: str, year: str) -> str:
@@ -179,26 +217,234 @@ def _peak_sentence(d: pd.DataFrame, subject: str, year: str) -> str:
     return f"{subject} peaked in {peak:%B %Y} at {int(by_month.max()):,}"
 
 
+# --- sites open and closed ----------------------------------------------------
+
+def site_periods(monthly: pd.DataFrame | None) -> pd.DataFrame:
+    """When each site was open, from the monthly visits: one row per run of months with visits.
+
+    Columns: site_code, site, opened (first month of the run), closed (first
+    month after it with no visits; NaT while still open at the last month the
+    mart has), first (True for the site's first run). The calendar is every
+    month from the mart's first to its last month (any KPI), so a month with
+    Zoom or calls but no visits at a site counts as closed there. A month with
+    1..7 visits is open: the pages show "<8" there, never 0, so this discloses
+    nothing more than the published cells.
+    """
+    cols = ["site_code", "site", "opened", "closed", "first"]
+    if monthly is None or monthly.empty:
+        return pd.DataFrame(columns=cols)
+    months = pd.to_datetime(monthly["month"])
+    span = pd.date_range(months.min(), months.max(), freq="MS")
+    v = monthly.assign(month=months)
+    v = v[(v["kpi"] == "visits") & (v["value"] > 0)]
+    order = {s: i for i, s in enumerate(SITES)}
+    rows = []
+    for site in sorted(set(v["site_code"]), key=lambda s: (order.get(s, len(order)), s)):
+        open_months = set(v.loc[v["site_code"] == site, "month"])
+        run_start = None
+        for mo in list(span) + [None]:
+            is_open = mo is not None and mo in open_months
+            if is_open and run_start is None:
+                run_start = mo
+            elif not is_open and run_start is not None:
+                rows.append(dict(site_code=site, site=site_label(site), opened=run_start,
+                                 closed=pd.NaT if mo is None else mo,
+                                 first=not any(r["site_code"] == site for r in rows)))
+                run_start = None
+    return pd.DataFrame(rows, columns=cols)
+
+
+def sites_open_data(monthly: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+    """Each site with visits in the year: since when it was open, months open in the year, visits (controlled).
+
+    Columns: site_code, site, open_since (first month of the run of open months
+    that holds the site's last open month in the year), open_since_shown
+    ("October 2021"), months_open (months of the year with visits), closed_in_year
+    (True if the site had no visits in some month of the year after opening),
+    value, shown."""
+    cols = ["site_code", "site", "open_since", "open_since_shown", "months_open", "closed_in_year", "value", "shown"]
+    true = monthly_data(monthly, year, ["visits"], disclosure=False)  # open or not: any visit at all
+    shown = monthly_data(monthly, year, ["visits"], disclosure)
+    periods = site_periods(monthly)
+    if true.empty or periods.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for site, g in true.groupby("site_code", sort=False):
+        open_months = g.loc[g["value"] > 0, "month"]
+        if open_months.empty:
+            continue
+        last = open_months.max()
+        p = periods[(periods["site_code"] == site) & (periods["opened"] <= last)].iloc[-1]
+        after_open = g[g["month"] >= open_months.min()]
+        cells = shown.loc[shown["site_code"] == site, "value"]
+        v = dc.total(cells, disclosure=False)  # sum of the shown cells
+        hidden = int(cells.isna().sum())  # months shown as "<8", which add 0 to the total
+        text = f"{v:,}" + (f" + {hidden} month{'s' if hidden > 1 else ''} {dc.SUPPRESSED_TEXT}" if hidden else "")
+        rows.append(dict(site_code=site, site=site_label(site), open_since=p.opened,
+                         open_since_shown=f"{p.opened:%B %Y}", months_open=len(open_months),
+                         closed_in_year=bool((after_open["value"] == 0).any()), value=v, shown=text))
+    out = pd.DataFrame(rows, columns=cols)
+    out["value"] = out["value"].astype("Int64")
+    return out
+
+
+def sites_open_sentence(monthly: pd.DataFrame | None, year: str) -> str:
+    """'All 5 sites open since October 2021', 'Walton open since April 2020; Bootle since June 2022',
+    or 'No site visits recorded in 2020/21'."""
+    s = sites_open_data(monthly, year)
+    if s.empty:
+        return f"No site visits recorded in {year}"
+    groups = list(s.groupby("open_since", sort=True))
+    if len(groups) == 1:
+        since = s["open_since_shown"].iloc[0]
+        n = len(s)
+        if n == 1:
+            return f"{s['site'].iloc[0]} open since {since}"
+        every = "All " if set(s["site_code"]) >= set(PHYSICAL_SITES) else ""
+        return f"{every}{n} sites open since {since}"
+    parts = [f"{', '.join(g['site'])} since {g['open_since_shown'].iloc[0]}" for _, g in groups]
+    return "Open " + "; ".join(parts)
+
+
+def _mark_site_periods(fig: go.Figure, monthly: pd.DataFrame, year: str) -> str | None:
+    """Shade the year's months with no site visits; mark each site's opening, closing, reopening.
+
+    Returns a short finding for the title ("Sites opened in October 2021") or None."""
+    m = _year_rows(monthly, year)
+    periods = site_periods(monthly)
+    if m.empty or periods.empty:  # no visits in any year: nothing to say about sites
+        return None
+    months = pd.date_range(pd.to_datetime(m["month"]).min(), pd.to_datetime(m["month"]).max(), freq="MS")
+    span_start = pd.to_datetime(monthly["month"]).min()
+    half = pd.Timedelta(days=15)
+    # months of this year in which no site had a visit
+    open_any = set()
+    for p in periods.itertuples():
+        end = months[-1] + pd.offsets.MonthBegin(1) if pd.isna(p.closed) else p.closed
+        open_any |= {mo for mo in months if p.opened <= mo < end}
+    closed = [mo for mo in months if mo not in open_any]
+    for run in _runs(closed):
+        fig.add_vrect(x0=run[0] - half, x1=run[-1] + half, fillcolor="#bbbbbb", opacity=0.25, line_width=0,
+                      layer="below", annotation_text="No site visits", annotation_position="top left",
+                      annotation_font=dict(size=12, color="#444"))
+    # events inside the year: (month, verb) -> sites
+    events: dict[tuple, list[str]] = {}
+    for p in periods.itertuples():
+        if p.opened in months and p.opened != span_start:
+            events.setdefault((p.opened, "opened" if p.first else "reopened"), []).append(p.site)
+        if not pd.isna(p.closed) and p.closed in months:
+            events.setdefault((p.closed, "closed"), []).append(p.site)
+    all_sites = set(periods["site"])
+    best = None  # the title's finding: the opening with the most sites, the latest on a tie
+    for i, ((mo, verb), sites) in enumerate(sorted(events.items())):
+        who = "Sites" if set(sites) == all_sites and len(sites) > 1 else ", ".join(sites)
+        fig.add_vline(x=mo - half, line=dict(color="#1a1a1a", dash="dot", width=1.5))
+        fig.add_annotation(x=mo - half, xref="x", y=1 - 0.07 * (i % 3), yref="paper", text=f"{who} {verb} {mo:%b %Y}",
+                           showarrow=False, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.85)",
+                           font=dict(size=12, color="#1a1a1a"))
+        if verb != "closed" and (best is None or (len(sites), mo) >= best[0]):
+            best = ((len(sites), mo), f"{who} {verb} in {mo:%B %Y}")
+    return best and best[1]
+
+
+def _runs(months: list) -> list[list]:
+    """Consecutive months grouped: [[Apr, May], [Aug]]."""
+    runs: list[list] = []
+    for mo in months:
+        if runs and runs[-1][-1] + pd.offsets.MonthBegin(1) == mo:
+            runs[-1].append(mo)
+        else:
+            runs.append([mo])
+    return runs
+
+
+# --- monthly by source --------------------------------------------------------
+
+def sources_monthly_data(monthly: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+    """One series per source (kiosk visits, pathway contacts, Zoom attendances, wellbeing calls) per month.
+
+    Each month's value is the total of that source's controlled site cells
+    (dashboards.disclosure.total), so it can be reproduced from the by-site
+    tables. Every source is listed for every month: one with nothing counted is 0.
+    Columns: month, kpi, series, value (Int64), shown.
+    """
+    cols = ["month", "kpi", "series", "value", "shown"]
+    d = monthly_data(monthly, year, list(SOURCES), disclosure)
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    months = sorted(set(d["month"]))
+    rows = []
+    for k, label in SOURCES.items():
+        for mo in months:
+            cells = d.loc[(d["kpi"] == k) & (d["month"] == mo), "value"]
+            v = int(cells.fillna(0).sum())  # cells are controlled already: suppressed add 0
+            rows.append(dict(month=mo, kpi=k, series=label, value=v, shown=f"{v:,}"))
+    out = pd.DataFrame(rows, columns=cols)
+    out["value"] = out["value"].astype("Int64")
+    return out
+
+
+def sources_monthly_figure(monthly: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
+    """One line per source; months with no site visits shaded, site openings marked."""
+    d = sources_monthly_data(monthly, year, disclosure)
+    colours = [OKABE_ITO["blue"], OKABE_ITO["bluish_green"], OKABE_ITO["vermillion"], OKABE_ITO["black"]]
+    symbols = ["circle", "square", "diamond", "triangle-up"]
+    fig = go.Figure()
+    for i, (name, g) in enumerate(d.groupby("series", sort=False)):
+        fig.add_trace(go.Scatter(
+            x=list(g["month"]), y=[int(v) for v in g["value"]], name=name, mode="lines+markers",
+            line=dict(color=colours[i % len(colours)], dash=DASHES[i % len(DASHES)], width=2.5),
+            marker=dict(symbol=symbols[i % len(symbols)], size=7),
+            customdata=list(g["shown"]), hovertemplate=f"{name}: %{{customdata}}<extra></extra>",
+        ))
+    if d.empty or int(d["value"].sum()) == 0:
+        title = f"Nothing recorded in {year}"
+    else:
+        totals = d.groupby("series", sort=False)["value"].sum()
+        top = totals.idxmax()
+        g = d[d["series"] == top]
+        peak = g.loc[g["value"].astype(int).idxmax()]
+        title = (f"{top.split(' (')[0]} were the largest source in {year}, "
+                 f"peaking at {int(peak.value):,} in {peak.month:%B %Y}")
+    _mark_site_periods(fig, monthly, year)
+    _monthly_layout(fig, title)
+    return fig
+
+
 # --- optional marts -----------------------------------------------------------
 
 def category_data(category: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
     """Controlled social prescriptions by category, largest first.
 
-    Reads the mart's `social_prescriptions` column (or a generic `value`)."""
+    Reads the mart's `social_prescriptions` column (or a generic `value`), and
+    `accepted_or_completed` when present. Columns: category, label, value,
+    shown, share (of the total of the shown cells; None where suppressed),
+    share_shown, accepted (controlled, NaN when the mart has no such column),
+    accepted_shown."""
+    cols = ["category", "label", "value", "shown", "share", "share_shown", "accepted", "accepted_shown"]
     c = _year_rows(category, year)
     if c.empty:
-        return pd.DataFrame(columns=["category", "label", "value", "shown"])
+        return pd.DataFrame(columns=cols)
     col = "social_prescriptions" if "social_prescriptions" in c else "value"
-    c = c.groupby("category", as_index=False)[col].sum().rename(columns={col: "value"})
+    has_accepted = "accepted_or_completed" in c
+    agg = {col: "sum", **({"accepted_or_completed": "sum"} if has_accepted else {})}
+    c = c.groupby("category", as_index=False).agg(agg).rename(columns={col: "value"})
     c["label"] = c["category"].str.replace("_", " ").str.capitalize()
     c["shown"] = [dc.display_count(v, disclosure) for v in c["value"]]
+    if has_accepted:
+        c["accepted_shown"] = [dc.display_count(v, disclosure) for v in c["accepted_or_completed"]]
+        c["accepted"] = dc.apply_to_frame(c, "accepted_or_completed", disclosure)["accepted_or_completed"]
+    else:
+        c["accepted_shown"], c["accepted"] = dc.NOT_SHOWN_TEXT, pd.array([pd.NA] * len(c), dtype="Int64")
     c = dc.apply_to_frame(c, "value", disclosure)
-    return c.sort_values(["value", "label"], ascending=[False, True], na_position="last")[
-        ["category", "label", "value", "shown"]].reset_index(drop=True)
+    tot = int(c["value"].fillna(0).sum())  # total of the shown cells
+    c["share"] = [None if pd.isna(v) or tot == 0 else v / tot for v in c["value"]]
+    c["share_shown"] = [_fmt_ratio(r, pct=True) for r in c["share"]]
+    return c.sort_values(["value", "label"], ascending=[False, True], na_position="last")[cols].reset_index(drop=True)
 
 
 def category_figure(category: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
-    """Horizontal bars, largest category at the top."""
+    """Horizontal bars, largest category at the top; accepted or completed beside them when known."""
     d = category_data(category, year, disclosure)
     tot = int(d["value"].fillna(0).sum())
     if d.empty or tot == 0:
@@ -208,43 +454,94 @@ def category_figure(category: pd.DataFrame | None, year: str, disclosure: bool =
         title = (f"{top.label} was the most common social prescription category in {year} "
                  f"({int(top.value):,} of {tot:,})")
     r = d.iloc[::-1]
-    fig = go.Figure(go.Bar(
+    has_accepted = bool(not d.empty and d["accepted"].notna().any())
+    fig = go.Figure()
+    if has_accepted:  # drawn first: within each category pair the later trace sits on top
+        fig.add_trace(go.Bar(
+            x=[None if pd.isna(v) else int(v) for v in r["accepted"]], y=list(r["label"]), orientation="h",
+            name="Accepted or completed", marker=dict(color=OKABE_ITO["orange"], pattern_shape="/"),
+            text=list(r["accepted_shown"]), textposition="outside", cliponaxis=False,
+            hovertemplate="%{y}: %{text} accepted or completed<extra></extra>",
+        ))
+    fig.add_trace(go.Bar(
         x=[None if pd.isna(v) else int(v) for v in r["value"]], y=list(r["label"]), orientation="h",
-        marker_color=OKABE_ITO["blue"], text=list(r["shown"]), textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{text}<extra></extra>",
+        name="Social prescriptions", marker_color=OKABE_ITO["blue"], text=list(r["shown"]),
+        textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text} social prescriptions<extra></extra>",
     ))
-    fig.update_layout(**LAYOUT, title_text=title, showlegend=False)
+    fig.update_layout(**LAYOUT, title_text=title, showlegend=has_accepted, barmode="group",
+                      legend=dict(orientation="h", yanchor="top", y=-0.15, x=0, traceorder="reversed"))
+    if has_accepted:
+        fig.update_layout(height=max(LAYOUT["height"], 60 + 42 * len(d)))
     fig.update_xaxes(title_text="Social prescriptions", tickformat=",d")
     return fig
 
 
 def funnel_data(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
-    """Controlled pathway funnel, stages by `stage_order` (else the mart's row order)."""
+    """Controlled pathway funnel, stages by `stage_order` (else the mart's row order).
+
+    Columns: stage, label, value, shown, rate_shown: each stage against the one
+    before it, from the controlled counts ("86% of contacts booked",
+    "1.76 per attended contact"; "n/a" where a count is suppressed)."""
     f = _year_rows(funnel, year)
     if f.empty:
-        return pd.DataFrame(columns=["stage", "label", "value", "shown"])
+        return pd.DataFrame(columns=["stage", "label", "value", "shown", "rate_shown"])
     if "stage_order" in f:
         f = f.sort_values("stage_order", kind="stable")
     f = f.groupby("stage", as_index=False, sort=False)["value"].sum()
-    f["label"] = f["stage"].str.replace("_", " ").str.capitalize()
+    f["label"] = [FUNNEL_STAGES.get(s, (s.replace("_", " ").capitalize(),))[0] for s in f["stage"]]
     f["shown"] = [dc.display_count(v, disclosure) for v in f["value"]]
-    return dc.apply_to_frame(f, "value", disclosure)[["stage", "label", "value", "shown"]]
+    f = dc.apply_to_frame(f, "value", disclosure)
+    rates = [""]
+    for (prev, cur) in zip(f.itertuples(), list(f.itertuples())[1:]):
+        r = dc.safe_ratio(cur.value, prev.value, disclosure=False)  # both already controlled
+        fmt = FUNNEL_RATES.get((prev.stage, cur.stage), "{:.0%} of " + prev.label.lower())
+        rates.append(dc.NOT_SHOWN_TEXT if r is None else fmt.format(r))
+    f["rate_shown"] = rates
+    return f[["stage", "label", "value", "shown", "rate_shown"]]
+
+
+# How each stage reads against the one before; contacts -> prescriptions is a rate, not a share.
+FUNNEL_RATES = {
+    ("contacts_recorded", "contacts_attended"): "{:.0%} of contacts booked",
+    ("contacts_attended", "prescriptions_made"): "{:.2f} per attended contact",
+    ("prescriptions_made", "prescriptions_accepted_or_completed"): "{:.0%} of social prescriptions",
+}
 
 
 def funnel_figure(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
-    """Pathway funnel from first stage to last.
+    """Pathway funnel from booking to accepted or completed prescriptions.
 
-    No percentage in the title: the mart's stages mix units (contacts, then
-    prescriptions, of which a contact can have several)."""
+    The stages mix units (contacts, then prescriptions, of which a contact can
+    have several), so the title gives a rate within each unit."""
     d = funnel_data(funnel, year, disclosure)
     title = f"Pathway funnel, {year}"
-    if len(d) >= 2:
+    by = d.set_index("stage")
+    parts = []
+    if {"contacts_recorded", "contacts_attended"} <= set(by.index):
+        r = dc.safe_ratio(by.at["contacts_attended", "value"], by.at["contacts_recorded", "value"], disclosure=False)
+        if r is not None:
+            parts.append(f"{r:.0%} of booked contacts attended")
+    if {"prescriptions_made", "prescriptions_accepted_or_completed"} <= set(by.index):
+        r = dc.safe_ratio(by.at["prescriptions_accepted_or_completed", "value"], by.at["prescriptions_made", "value"],
+                          disclosure=False)
+        if r is not None:
+            parts.append(f"{r:.0%} of prescriptions accepted or completed")
+    if parts:
+        title = f"{'; '.join(parts)} ({year})"
+        title = title[0].upper() + title[1:]
+    elif len(d) >= 2:
         first, last = d.iloc[0], d.iloc[-1]
         title = f"{first.shown} {first.label.lower()} led to {last.shown} {last.label.lower()} in {year}"
+    colours = [OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["bluish_green"], OKABE_ITO["orange"]]
+    text_colours = ["#1a1a1a", "#ffffff", "#1a1a1a", "#1a1a1a"]  # 4.5:1 or better on each fill
     fig = go.Figure(go.Funnel(
         x=[None if pd.isna(v) else int(v) for v in d["value"]], y=list(d["label"]),
-        text=list(d["shown"]), textinfo="text", marker_color=OKABE_ITO["bluish_green"],
+        text=[f"{s}" + (f" ({r})" if r else "") for s, r in zip(d["shown"], d["rate_shown"])],
+        textinfo="text", textfont=dict(color=[text_colours[i % len(colours)] for i in range(len(d))]),
+        marker=dict(color=[colours[i % len(colours)] for i in range(len(d))]),
+        connector=dict(fillcolor="#eeeeee"),
         hovertemplate="%{y}: %{text}<extra></extra>",
     ))
     fig.update_layout(**LAYOUT, title_text=title, showlegend=False)
+    fig.update_yaxes(automargin=True)
     return fig

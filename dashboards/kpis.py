@@ -31,6 +31,16 @@ SITES = {  # site_code -> (label, colour); order is the legend order
     "UNKNOWN": ("Site not recorded", GREY),
 }
 
+PHYSICAL_SITES = ["WAL", "SOU", "BOO", "PCL", "PSL"]  # where visits happen: open or closed month by month
+
+# Monthly "by source": one additive KPI per raw export, summed over sites.
+SOURCES = {  # kpi -> series label
+    "visits": "Visits (kiosk sign-ins)",
+    "pathway_contacts": "Pathway contacts",
+    "zoom_attendances": "Zoom attendances",
+    "wellbeing_calls": "Wellbeing calls",
+}
+
 # kpi -> (label, definition). Order is the order of tables and footnotes.
 KPIS = {
     "visits": ("Visits", "Distinct site sign-ins in the year, excluding any sign-in voided in any kiosk delivery and staff sign-ins."),
@@ -47,6 +57,22 @@ KPIS = {
     "wellbeing_people_reached": ("Wellbeing people reached", "Distinct people with at least one successful wellbeing call."),
 }
 
+# Further terms the pages use, footnoted after the KPIs: (label, definition).
+TERMS = {
+    "wellbeing_success_rate": ("Wellbeing success rate", "Wellbeing successful contacts divided by wellbeing calls, from the published (rounded) counts."),
+    "contacts_booked": ("Contacts booked", "Pathways advice contacts recorded in the year whatever their outcome (booked, attended, did not attend, cancelled), excluding contacts whose latest version is deleted."),
+    "prescriptions_accepted_or_completed": ("Prescriptions accepted or completed", "Social prescriptions (as counted above) whose latest status is accepted or completed."),
+    "sites_open": ("Sites open", "A site is open in a month with at least one visit; 'open since' is the first month of its current run of months with visits. Derived from the kiosk sign-ins, not from a site calendar."),
+}
+
+# mart_pathway_funnel stage -> (label, the KPI or term that defines it)
+FUNNEL_STAGES = {
+    "contacts_recorded": ("Contacts booked", "contacts_booked"),
+    "contacts_attended": ("Contacts attended", "pathway_contacts"),
+    "prescriptions_made": ("Social prescriptions", "social_prescriptions"),
+    "prescriptions_accepted_or_completed": ("Accepted or completed", "prescriptions_accepted_or_completed"),
+}
+
 # Ratio KPIs are recomputed from their (controlled) parts, never rounded as counts.
 RATIOS = {
     "prescriptions_per_contact": ("social_prescriptions", "pathway_contacts"),
@@ -55,7 +81,7 @@ RATIOS = {
 
 
 def kpi_label(kpi: str) -> str:
-    return KPIS.get(kpi, (kpi.replace("_", " ").capitalize(), ""))[0]
+    return {**KPIS, **TERMS}.get(kpi, (kpi.replace("_", " ").capitalize(), ""))[0]
 
 
 def site_label(code: str) -> str:

@@ -24,10 +24,10 @@ from plotly.offline import get_plotlyjs
 
 from . import disclosure as dc
 from . import figures as fg
-from .kpis import KPIS, RATIOS, kpi_label, previous_year, year_slug
+from .kpis import FUNNEL_STAGES, KPIS, RATIOS, TERMS, kpi_label, previous_year, year_slug
 
 TITLE = "Life Rooms outcomes"
-ACTIVITY_KPIS = ["visits", "zoom_attendances", "wellbeing_calls"]  # one per channel: sites, Zoom, phone
+DEFINITIONS = {**KPIS, **TERMS}  # footnoted, numbered in this order
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 CSS = """
@@ -41,9 +41,14 @@ a{color:#005a8c} h1{margin:.2em 0} h2{margin-top:2em;border-bottom:2px solid #dd
 .prev{color:#444;font-size:.95em}
 table{border-collapse:collapse;margin:.5em 0 1em;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:.3em 0} th,td{border:1px solid #bbb;padding:.25em .6em}
-td.n,th.n{text-align:right} thead th{background:#f0f0f0} tr.total td,tr.total th{font-weight:700;border-top:2px solid #555}
+td.n,th.n{text-align:right} tbody th{text-align:left;font-weight:600} #years td{white-space:nowrap} thead th{background:#f0f0f0} tr.total td,tr.total th{font-weight:700;border-top:2px solid #555}
 figure{margin:1em 0} details{margin:.3em 0 1.5em} summary{cursor:pointer;color:#005a8c}
 .note{color:#444;font-size:.95em} nav a{margin-right:.8em}
+.change{font-weight:600;margin:.1em 0 .4em!important} .was{color:#444;font-size:.92em;white-space:nowrap}
+.status{font-weight:600;white-space:nowrap} .status.pass{color:#00603f} .status.warn{color:#8a4b00}
+.status.fail{color:#b00020} .status.none{color:#444} .status-line{margin:.3em 0 .8em}
+dt{font-weight:600} dd{margin:0 0 .4em 1em}
+@media (max-width:760px){body{padding:.5rem} table{display:block;overflow-x:auto;max-width:100%} .big{font-size:1.8em}}
 """
 
 
@@ -77,12 +82,32 @@ def kpi_csv(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSUR
 
 def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: Path, year: str | None = None,
                      disclosure: bool = dc.DISCLOSURE_DEFAULT, category: pd.DataFrame | None = None,
-                     funnel: pd.DataFrame | None = None, quality: dict | None = None) -> Path:
+                     funnel: pd.DataFrame | None = None, quality: Mapping | None = None) -> Path:
     """Write out_dir/<2021-22>.html for every financial year in kpi_annual (or only `year`) and out_dir/index.html.
 
     Returns index.html when all years are rendered, or the chosen year's page
     when `year` is given ("2021/22" or "2021-22"). The index links the years
     whose pages exist in out_dir. Files are replaced atomically.
+
+    `quality` (optional) is the quality summary of the data behind the run,
+    printed on the index (a status per year) and on each year's page. Its
+    shape, every key optional (see dashboards.quality, which builds it from
+    the ledger):
+
+        {
+          "status": "pass" | "warn" | "fail",   # the run as a whole; absent = "not checked"
+          "summary": "1 file quarantined; 237 rows rejected",   # one line of plain text
+          "as_of": "2025-03-31 18:02 UTC",       # when the newest file was loaded
+          "sources": {"visits": {"files_loaded": 412, "files_quarantined": 1, "files_duplicate": 3,
+                                 "rows_loaded": 527194, "rows_rejected": 187}, ...},
+          "checks": [{"name": "orphan prescriptions", "status": "warn", "detail": "..."}, ...],
+          "years": {"2021/22": {"status": "pass", "notes": ["..."]}, ...},   # per year, overrides "status"
+        }
+
+    Other keys are listed as they are. Counts of rows (and any other whole
+    number) go through disclosure control; counts of files (keys starting
+    "files") are not about people and are shown exactly. No value may hold
+    personal data: the pages print what they are given.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +123,7 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
         _write_atomic(pages[y], _year_page(kpi_annual, monthly, y, years, disclosure, category, funnel, quality))
     listed = [y for y in years if (out_dir / f"{year_slug(y)}.html").exists()]
     index = out_dir / "index.html"
-    _write_atomic(index, _index_page(kpi_annual, listed, disclosure, quality))
+    _write_atomic(index, _index_page(kpi_annual, monthly, listed, disclosure, quality))
     return index if year is None else pages[year]
 
 
@@ -110,117 +135,228 @@ def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, q
     has_prev = prev in years
     hp = headline_values(kpi_annual, prev, disclosure) if has_prev else {}
     yoy = fg.year_on_year_data(kpi_annual, year, disclosure).set_index("kpi")
+    cd = fg.category_data(category, year, disclosure)
+
+    def was(key: str) -> str:
+        """' (2020/21: 5,040)' after a figure, when there is a previous year."""
+        return f' <span class="was">({prev}: {_e(hp[key])})</span>' if has_prev else ""
 
     def card(kpi: str, lines: list[str]) -> str:
-        prev_line = ""
+        change = ""
         if has_prev:
-            prev_line = f'<p class="prev">{prev}: {_e(hp[kpi])}; change {_e(yoy.at[kpi, "change_shown"])}</p>'
+            change = f'<p class="change">{_change_text(yoy.loc[kpi], prev)}</p>'
         body = "".join(f"<p>{line}</p>" for line in lines)
-        return (f'<div class="card"><h3>{_e(kpi_label(kpi))}{_fn(kpi)}</h3>'
-                f'<p class="big">{_e(h[kpi])}</p>{body}{prev_line}</div>')
+        return (f'<div class="card" id="card-{kpi}"><h3>{_e(kpi_label(kpi))}{_fn(kpi)}</h3>'
+                f'<p class="big" data-kpi="{kpi}">{_e(h[kpi])}</p>{change}{body}</div>')
 
+    top = [r.label for r in cd.itertuples() if not pd.isna(r.value) and r.value > 0][:3]
+    top_line = [f'most often for <a href="#categories">{_e(", ".join(top).lower())}</a>'] if top else []
     cards = "".join([
-        card("visits", [f"by {_e(h['visiting_members'])} visiting members{_fn('visiting_members')}"]),
-        card("pathway_contacts", [f"led to {_e(h['social_prescriptions'])} social prescriptions{_fn('social_prescriptions')}",
-                                  f"{_e(h['prescriptions_per_contact'])} prescriptions per contact{_fn('prescriptions_per_contact')}"]),
-        card("zoom_sessions", [f"attended by {_e(h['zoom_members'])} members{_fn('zoom_members')}",
-                               f"{_e(h['sessions_per_member'])} sessions per member{_fn('sessions_per_member')}"]),
-        card("wellbeing_successful_contacts", [f"out of {_e(h['wellbeing_calls'])} calls{_fn('wellbeing_calls')} "
-                                               f"({_e(h['wellbeing_success_rate'])} successful)",
-                                               f"{_e(h['wellbeing_people_reached'])} people reached{_fn('wellbeing_people_reached')}"]),
+        card("visits", [f"by {_e(h['visiting_members'])} visiting members{_fn('visiting_members')}{was('visiting_members')}",
+                        f"{_e(fg.sites_open_sentence(monthly, year))}{_fn('sites_open')}"]),
+        card("pathway_contacts",
+             [f"led to {_e(h['social_prescriptions'])} social prescriptions{_fn('social_prescriptions')}"
+              f"{was('social_prescriptions')}",
+              f"{_e(h['prescriptions_per_contact'])} prescriptions per contact{_fn('prescriptions_per_contact')}"
+              f"{was('prescriptions_per_contact')}"] + top_line),
+        card("zoom_sessions", [f"attended by {_e(h['zoom_members'])} members{_fn('zoom_members')}{was('zoom_members')}",
+                               f"{_e(h['sessions_per_member'])} sessions per member{_fn('sessions_per_member')}"
+                               f"{was('sessions_per_member')}"]),
+        card("wellbeing_successful_contacts",
+             [f"out of {_e(h['wellbeing_calls'])} calls made{_fn('wellbeing_calls')}{was('wellbeing_calls')}",
+              f"{_e(h['wellbeing_success_rate'])} successful{_fn('wellbeing_success_rate')}{was('wellbeing_success_rate')}",
+              f"{_e(h['wellbeing_people_reached'])} people reached{_fn('wellbeing_people_reached')}"
+              f"{was('wellbeing_people_reached')}"]),
     ])
 
-    sections = [f'<h2 id="headline">Headline figures, {year}</h2><div class="cards">{cards}</div>']
+    sections = [f'<h2 id="headline">Headline figures, {year}</h2>{_year_status(quality, year, monthly)}'
+                f'<div class="cards">{cards}</div>']
     kt = fg.kpi_table(kpi_annual, year, disclosure)
-    sections.append(_table(f"All KPIs, {year}", ["KPI", year],
-                           [[f"{_e(r.label)}{_fn(r.kpi)}", _e(r.shown)] for r in kt.itertuples()]))
+    kpt = fg.kpi_table(kpi_annual, prev, disclosure).set_index("kpi")["shown"] if has_prev else None
+    sections.append(_table(f"All KPIs, {year}", ["KPI"] + ([prev] if has_prev else []) + [year],
+                           [[f"{_e(r.label)}{_fn(r.kpi)}"] + ([_e(kpt.get(r.kpi, dc.NOT_SHOWN_TEXT))] if has_prev else [])
+                            + [_e(r.shown)] for r in kt.itertuples()], table_id="kpi-table"))
     fname = f"life-rooms-kpis-{year_slug(year)}{'' if disclosure else '-INTERNAL'}.csv"
-    sections.append(f'<p><a download="{fname}" href="data:text/csv;charset=utf-8,'
-                    f'{quote(kpi_csv(kpi_annual, year, disclosure))}">Download this table (CSV)</a></p>')
+    sections.append(f'<p><a id="kpi-csv" download="{fname}" href="data:text/csv;charset=utf-8,'
+                    f'{quote(kpi_csv(kpi_annual, year, disclosure))}">Download the {year} KPI table (CSV'
+                    f'{", disclosure-controlled" if disclosure else ", UNROUNDED, internal use only"})</a></p>')
 
     if has_prev:
         fig = fg.year_on_year_figure(kpi_annual, year, disclosure)
         d = fg.year_on_year_data(kpi_annual, year, disclosure)
+        rows = [[_e(r.label), _e(r.previous), _e(r.current), _e(r.change_shown)] for r in d.itertuples()]
+        for key, pct in (("prescriptions_per_contact", False), ("sessions_per_member", False),
+                         ("wellbeing_success_rate", True)):
+            rows.append([_e(kpi_label(key)), _e(hp[key]), _e(h[key]), _e(_ratio_change(hp[key], h[key], pct))])
         sections.append('<h2 id="change">Change on last year</h2>' + _chart(
-            "fig-change", fig, _table(_title(fig), ["Measure", prev, year, "Change"],
-                                      [[_e(r.label), _e(r.previous), _e(r.current), _e(r.change_shown)]
-                                       for r in d.itertuples()])))
+            "fig-change", fig, _table(_title(fig), ["Measure", prev, year, "Change"], rows)))
 
     sections.append('<h2 id="monthly">Month by month</h2>')
-    for fid, kpis, subject in [("fig-activity", ACTIVITY_KPIS, "Visits, Zoom attendances and wellbeing calls"),
-                               ("fig-pathways", ["pathway_contacts"], "Pathway contacts")]:
-        d = fg.monthly_data(monthly, year, kpis, disclosure)
-        if d.empty:
-            sections.append(f'<p class="note">No monthly {_e(subject.lower())} for {year}.</p>')
-            continue
-        fig = fg.monthly_figure(monthly, year, kpis, subject, disclosure)
-        sections.append(_chart(fid, fig, _monthly_table(d, _title(fig), disclosure)))
+    d = fg.sources_monthly_data(monthly, year, disclosure)
+    if d.empty:
+        sections.append(f'<p class="note">No monthly figures for {year}.</p>')
+    else:
+        fig = fg.sources_monthly_figure(monthly, year, disclosure)
+        sections.append(_chart("fig-sources", fig, _monthly_table(d, _title(fig), disclosure)))
+        for fid, kpi, subject in [("fig-visits", "visits", "Visits"),
+                                  ("fig-pathways", "pathway_contacts", "Pathway contacts")]:
+            d = fg.monthly_data(monthly, year, [kpi], disclosure)
+            if d.empty:
+                sections.append(f'<p class="note">No {_e(subject.lower())} by site in {year}.</p>')
+                continue
+            fig = fg.monthly_figure(monthly, year, [kpi], subject, disclosure)
+            extra = _sites_table(monthly, year, disclosure) if kpi == "visits" else ""
+            sections.append(_chart(fid, fig, _monthly_table(d, _title(fig), disclosure), extra))
 
-    cd = fg.category_data(category, year, disclosure)
     if not cd.empty:
         fig = fg.category_figure(category, year, disclosure)
+        has_acc = cd["accepted"].notna().any() or (cd["accepted_shown"] != dc.NOT_SHOWN_TEXT).any()
+        header = ["Category", "Social prescriptions", "Share"] + (["Accepted or completed"] if has_acc else [])
+        rows = [[_e(r.label), _e(r.shown), _e(r.share_shown)] + ([_e(r.accepted_shown)] if has_acc else [])
+                for r in cd.itertuples()]
+        total = [_fmt(cd["value"]), ""] + ([_fmt(cd["accepted"])] if has_acc else [])
         sections.append('<h2 id="categories">Social prescriptions by category</h2>' + _chart(
-            "fig-categories", fig, _table(_title(fig), ["Category", "Social prescriptions"],
-                                          [[_e(r.label), _e(r.shown)] for r in cd.itertuples()],
-                                          total=_fmt(cd["value"]))))
+            "fig-categories", fig, _table(_title(fig), header, rows, total=total) + _totals_note(disclosure)))
     fd = fg.funnel_data(funnel, year, disclosure)
     if not fd.empty:
         fig = fg.funnel_figure(funnel, year, disclosure)
         sections.append('<h2 id="funnel">Pathway funnel</h2>' + _chart(
-            "fig-funnel", fig, _table(_title(fig), ["Stage", "Count"],
-                                      [[_e(r.label), _e(r.shown)] for r in fd.itertuples()])))
+            "fig-funnel", fig, _table(_title(fig), ["Stage", "Count", "Against the stage before"],
+                                      [[f"{_e(r.label)}{_fn(FUNNEL_STAGES[r.stage][1]) if r.stage in FUNNEL_STAGES else ''}",
+                                        _e(r.shown), _e(r.rate_shown)] for r in fd.itertuples()])))
 
-    if quality:
-        sections.append(f'<h2 id="quality">Data quality</h2>{_quality(quality, disclosure)}')
-    sections.append(_footnotes())
+    sections.append(f'<h2 id="quality">Data quality</h2>{_quality(quality, disclosure, year)}')
+    sections.append(_footnotes(disclosure))
 
     current = ' aria-current="page"'
     nav = " ".join(f'<a href="{year_slug(y)}.html"{current if y == year else ""}>{y}</a>' for y in years)
-    body = f'<nav><a href="index.html">All years</a> {nav}</nav><h1>{TITLE}, {year}</h1>' \
-           f'{_banner(disclosure)}{"".join(sections)}'
-    return _html(f"{TITLE}, {year}", body, with_plotly=True)
+    body = f'<nav aria-label="Financial years"><a href="index.html">All years</a> {nav}</nav>' \
+           f'<h1>{TITLE}, {year}</h1>{_banner(disclosure)}{"".join(sections)}'
+    return _html(f"{TITLE}, {year}", body, with_plotly=True, disclosure=disclosure)
 
 
-def _index_page(kpi_annual, years, disclosure, quality) -> str:
-    cols = ["visits", "pathway_contacts", "social_prescriptions", "zoom_sessions", "wellbeing_successful_contacts"]
+def _index_page(kpi_annual, monthly, years, disclosure, quality) -> str:
+    cols = ["visits", "pathway_contacts", "social_prescriptions", "zoom_sessions", "zoom_members",
+            "wellbeing_successful_contacts"]
     rows = []
     for y in sorted(years, reverse=True):
         h = headline_values(kpi_annual, y, disclosure)
-        rows.append([f'<a href="{year_slug(y)}.html">{y}</a>'] + [_e(h[k]) for k in cols])
-    table = _table("Headline figures by financial year", ["Financial year"] + [kpi_label(k) for k in cols], rows)
-    q = f'<h2 id="quality">Data quality</h2>{_quality(quality, disclosure)}' if quality else ""
-    body = f"<h1>{TITLE}</h1>{_banner(disclosure)}<p>One page per financial year (1 April to 31 March).</p>" \
-           f"{table}{q}{_footnotes()}"
-    return _html(TITLE, body, with_plotly=False)
+        rows.append([f'<a href="{year_slug(y)}.html">{y}</a>', _e(months_covered(monthly, y)),
+                     _status_html(_year_status_value(quality, y))] + [_e(h[k]) for k in cols])
+    table = _table("Financial years: headline figures and the quality of the data behind them",
+                   ["Financial year", "Months with data", "Data quality"] + [kpi_label(k) for k in cols], rows,
+                   table_id="years")
+    body = (f"<h1>{TITLE}</h1>{_banner(disclosure)}"
+            "<p>One dashboard per financial year (1 April to 31 March). Each page opens offline and "
+            "can be forwarded as a single file.</p>"
+            f'{table}<h2 id="quality">Data quality</h2>{_quality(quality, disclosure)}{_footnotes(disclosure)}')
+    return _html(TITLE, body, with_plotly=False, disclosure=disclosure)
+
+
+def months_covered(monthly: pd.DataFrame | None, year: str) -> str:
+    """'Apr 2021 to Mar 2022', or 'Apr 2024 to Jan 2025 (part year)' when the year's data do not span April to March."""
+    m = fg._year_rows(monthly, year)
+    if m.empty:
+        return dc.NOT_SHOWN_TEXT
+    months = pd.to_datetime(m["month"])
+    first, last = months.min(), months.max()
+    part = "" if (first.month, last.month) == (4, 3) else " (part year)"
+    return f"{first:%b %Y} to {last:%b %Y}{part}"
 
 
 # --- pieces -------------------------------------------------------------------
 
-def _html(title: str, body: str, with_plotly: bool) -> str:
+STATUS = {  # status -> (symbol, words, css class): never colour alone
+    "pass": ("✓", "Passed", "pass"),
+    "warn": ("!", "Passed with warnings", "warn"),
+    "fail": ("✗", "Failed", "fail"),
+    None: ("?", "Not checked", "none"),
+}
+
+
+def _status_html(status: str | None) -> str:
+    sym, words, cls = STATUS.get(status, ("?", str(status), "none"))
+    return f'<span class="status {cls}"><span aria-hidden="true">{sym}</span> {_e(words)}</span>'
+
+
+def _year_status_value(quality: Mapping | None, year: str) -> str | None:
+    if not quality:
+        return None
+    y = (quality.get("years") or {}).get(year)
+    if isinstance(y, Mapping) and y.get("status"):
+        return y["status"]
+    return quality.get("status")
+
+
+def _year_status(quality: Mapping | None, year: str, monthly) -> str:
+    """One line under the headline: data months and the quality status, linking to the details."""
+    return (f'<p class="status-line">Data: {_e(months_covered(monthly, year))}. Data quality: '
+            f'{_status_html(_year_status_value(quality, year))} <a href="#quality">details</a></p>')
+
+
+def _change_text(r, prev: str) -> str:
+    """'▲ up 53% on 2020/21 (3,150)', '▲ up from 0 in 2020/21', or the previous figure when no change is shown."""
+    if r.change_shown == "up from 0":
+        return f'<span aria-hidden="true">▲</span> up from 0 in {prev}'
+    if r.change is None or pd.isna(r.change):
+        return f"{prev}: {_e(r.previous)} (change not shown)"
+    if r.change == 0:
+        return f"unchanged on {prev} ({_e(r.previous)})"
+    arrow, word = ("▲", "up") if r.change > 0 else ("▼", "down")
+    return f'<span aria-hidden="true">{arrow}</span> {word} {abs(r.change):.0%} on {prev} ({_e(r.previous)})'
+
+
+def _ratio_change(prev: str, cur: str, pct: bool) -> str:
+    """Difference of two shown ratios: '+0.16', '-3 points'; n/a when either is not shown."""
+    try:
+        a, b = (float(x.rstrip("%")) for x in (prev, cur))
+    except ValueError:
+        return dc.NOT_SHOWN_TEXT
+    return f"{b - a:+.0f} points" if pct else f"{b - a:+.2f}"
+
+
+def _sites_table(monthly, year, disclosure) -> str:
+    s = fg.sites_open_data(monthly, year, disclosure)
+    if s.empty:
+        return f'<p class="note">No site visits recorded in {year}.</p>'
+    rows = [[_e(r.site), _e(r.open_since_shown) + (" (closed some months)" if r.closed_in_year else ""),
+             str(r.months_open), _e(r.shown)] for r in s.itertuples()]
+    return _table(f"{fg.sites_open_sentence(monthly, year)}", ["Site", "Open since", f"Months with visits in {year}",
+                                                                 "Visits"], rows, total=["", "", _fmt(s["value"])],
+                  table_id="sites-open")
+def _html(title: str, body: str, with_plotly: bool, disclosure: bool = True) -> str:
     js = f'<script type="text/javascript">{get_plotlyjs()}</script>' if with_plotly else ""
+    if not disclosure:
+        title += " (INTERNAL: unrounded)"
     return (f'<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="disclosure-control" content="{"on" if disclosure else "off"}">'
             f"<title>{_e(title)}</title><style>{CSS}</style>{js}</head>"
             f"<body><main>{body}</main></body></html>\n")
 
 
 def _banner(disclosure: bool) -> str:
     if disclosure:
-        return ('<p class="banner on" role="note"><strong>Disclosure control ON.</strong> '
+        return ('<p class="banner on" role="note" id="disclosure"><strong>Disclosure control ON.</strong> '
                 f'Counts of 1 to {dc.REDACTION_THRESHOLD} are shown as {_e(dc.SUPPRESSED_TEXT)}; other counts are '
                 f'rounded to the nearest {dc.ROUNDING_BASE}. Totals are sums of the rounded figures shown. '
                 'Ratios are computed from the rounded counts and not shown where a count is suppressed.</p>')
-    return ('<p class="banner off" role="alert">Disclosure control OFF: unrounded figures, '
+    return ('<p class="banner off" role="alert" id="disclosure">Disclosure control OFF: unrounded figures, '
             'for internal use only. Do not publish or share this page.</p>')
 
 
-def _chart(div_id: str, fig: go.Figure, table_html: str) -> str:
+def _chart(div_id: str, fig: go.Figure, table_html: str, extra: str = "") -> str:
     """A chart, its title as caption, and the data behind it as a plain table."""
     title = _e(_title(fig))
     plot = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
     return (f'<figure><div role="img" aria-label="{title}">{plot}</div>'
             f"<figcaption class=\"note\">{title}</figcaption>"
-            f"<details><summary>Data table</summary>{table_html}</details></figure>")
+            f"<details><summary>Data table</summary>{table_html}</details>{extra}</figure>")
+
+
+def _totals_note(disclosure: bool) -> str:
+    return ('<p class="note">Totals are sums of the rounded figures shown (suppressed cells count as 0), '
+            'so they can differ from the annual figures.</p>') if disclosure else ""
 
 
 def _monthly_table(d: pd.DataFrame, caption: str, disclosure: bool) -> str:
@@ -230,12 +366,11 @@ def _monthly_table(d: pd.DataFrame, caption: str, disclosure: bool) -> str:
         shown = dict(zip(g["series"], g["shown"]))
         rows.append([f"{month:%b %Y}"] + [_e(shown[s]) for s in series] + [_fmt(g["value"])])
     totals = [_fmt(d.loc[d["series"] == s, "value"]) for s in series] + [_fmt(d["value"])]
-    note = ('<p class="note">Totals are sums of the rounded figures shown (suppressed cells count as 0), '
-            'so they can differ from the annual figures.</p>') if disclosure else ""
-    return _table(caption, ["Month"] + series + ["Total"], rows, total=totals) + note
+    return _table(caption, ["Month"] + series + ["Total"], rows, total=totals) + _totals_note(disclosure)
 
 
-def _table(caption: str, header: list[str], rows: list[list[str]], total: str | list[str] | None = None) -> str:
+def _table(caption: str, header: list[str], rows: list[list[str]], total: str | list[str] | None = None,
+           table_id: str | None = None) -> str:
     """Plain accessible table; first column is the row header, the rest are right-aligned numbers.
     Cells are HTML already (escaped by the caller); header texts are escaped here."""
     def tds(cells):
@@ -246,35 +381,87 @@ def _table(caption: str, header: list[str], rows: list[list[str]], total: str | 
     body = "".join(f'<tr><th scope="row">{r[0]}</th>{tds(r[1:])}</tr>' for r in rows)
     if total is not None:
         body += f'<tr class="total"><th scope="row">Total</th>{tds(total if isinstance(total, list) else [total])}</tr>'
-    return f"<table><caption>{_e(caption)}</caption><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    tid = f' id="{table_id}"' if table_id else ""
+    return f"<table{tid}><caption>{_e(caption)}</caption><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _quality(quality: Mapping, disclosure: bool) -> str:
-    """Flat or nested mapping of check -> result; whole-number results are counts and are controlled."""
-    items = []
-    for k, v in quality.items():
-        if isinstance(v, Mapping):
-            shown = _quality(v, disclosure)
-        elif isinstance(v, bool):
-            shown = "yes" if v else "no"
-        elif isinstance(v, int) or (isinstance(v, float) and v.is_integer()):
-            shown = _e(dc.display_count(v, disclosure))
-        else:
-            shown = _e(v)
-        items.append(f"<dt>{_e(k)}</dt><dd>{shown}</dd>")
-    return f"<dl>{''.join(items)}</dl>"
+SOURCE_COUNTS = {  # quality["sources"][source] keys -> column heading
+    "files_loaded": "Files loaded",
+    "files_quarantined": "Files quarantined",
+    "files_duplicate": "Duplicate files",
+    "rows_loaded": "Rows loaded",
+    "rows_rejected": "Rows rejected",
+}
 
 
-def _footnotes() -> str:
-    items = "".join(f'<li id="def-{k}"><strong>{_e(label)}</strong>: {_e(text)}</li>' for k, (label, text) in KPIS.items())
+def _quality_count(key: str, v, disclosure: bool) -> str:
+    """Files are not people: exact. Rows and any other count: disclosure-controlled."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer()):
+        if str(key).lower().startswith("files"):
+            return f"{int(v):,}"
+        return _e(dc.display_count(v, disclosure))
+    return _e(v)
+
+
+def _quality(quality: Mapping | None, disclosure: bool, year: str | None = None) -> str:
+    """The quality summary (shape in render_dashboard's docstring) as a status line, tables and a list."""
+    if not quality:
+        return f'<p>{_status_html(None)}: no quality summary was given for this run.</p>'
+    out = []
+    if year is not None:
+        out.append(f"<p>Data behind {year}: {_status_html(_year_status_value(quality, year))}</p>")
+        notes = ((quality.get("years") or {}).get(year) or {}).get("notes") or []
+        if notes:
+            out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
+    if "status" in quality or "summary" in quality:
+        summary = f": {_e(quality['summary'])}" if quality.get("summary") else ""
+        out.append(f'<p>This run: {_status_html(quality.get("status"))}{summary}</p>')
+    if quality.get("as_of"):
+        out.append(f'<p class="note">Newest file loaded: {_e(quality["as_of"])}.</p>')
+    sources = quality.get("sources") or {}
+    if sources:
+        keys = [k for k in SOURCE_COUNTS if any(k in v for v in sources.values())]
+        rows = [[_e(src.replace("_", " ").capitalize())] + [_quality_count(k, v.get(k, 0), disclosure) for k in keys]
+                for src, v in sources.items()]
+        out.append(_table("Files and rows by source (quarantined files and rejected rows are not counted "
+                          "in any figure)", ["Source"] + [SOURCE_COUNTS[k] for k in keys], rows, table_id="quality-sources"))
+    checks = quality.get("checks") or []
+    if checks:
+        rows = [[_e(c.get("name", "")), _status_html(c.get("status")), _e(c.get("detail", ""))] for c in checks]
+        out.append(_table("Quality checks", ["Check", "Result", "Detail"], rows, table_id="quality-checks"))
+    rest = {k: v for k, v in quality.items() if k not in ("status", "summary", "as_of", "sources", "checks", "years")}
+    if rest:
+        out.append(_dl(rest, disclosure))
+    return "".join(out)
+
+
+def _dl(items: Mapping, disclosure: bool) -> str:
+    out = []
+    for k, v in items.items():
+        shown = _dl(v, disclosure) if isinstance(v, Mapping) else _quality_count(k, v, disclosure)
+        out.append(f"<dt>{_e(k)}</dt><dd>{shown}</dd>")
+    return f"<dl>{''.join(out)}</dl>"
+
+
+def _footnotes(disclosure: bool = True) -> str:
+    items = "".join(f'<li id="def-{k}"><strong>{_e(label)}</strong>: {_e(text)}</li>'
+                    for k, (label, text) in DEFINITIONS.items())
+    control = (f"Disclosure control is on: counts of 1 to {dc.REDACTION_THRESHOLD} are shown as "
+               f"{_e(dc.SUPPRESSED_TEXT)}, other counts are rounded to the nearest {dc.ROUNDING_BASE}, totals are "
+               "sums of the rounded figures, and ratios are computed from the rounded counts (not shown where a "
+               "count is suppressed), following OpenSAFELY's output-checking rules."
+               if disclosure else "Disclosure control is off: these are unrounded figures for internal use only.")
     return ('<h2 id="definitions">Definitions</h2><ol class="note">'
             f"{items}</ol><p class=\"note\">Financial years run 1 April to 31 March; an event belongs to the year "
-            "of its UK local date. Personal data (names, emails, patient identifiers) never reach these pages.</p>")
+            f"of its UK local date. {control} Personal data (names, emails, patient identifiers) never reach "
+            "these pages.</p>")
 
 
-def _fn(kpi: str) -> str:
-    n = list(KPIS).index(kpi) + 1
-    return f'<sup><a href="#def-{kpi}" aria-label="definition {n}">{n}</a></sup>'
+def _fn(key: str) -> str:
+    n = list(DEFINITIONS).index(key) + 1
+    return f'<sup><a href="#def-{key}" aria-label="definition {n}">{n}</a></sup>'
 
 
 def _fmt(values: pd.Series) -> str:

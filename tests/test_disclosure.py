@@ -80,3 +80,22 @@ def test_apply_to_frame():
     assert out["value"].tolist() == [0, pd.NA, pd.NA, 10, 10, 15]
     assert df["value"].tolist() == [0, 1, 7, 8, 12, 13]  # input untouched
     assert dc.apply_to_frame(df, "value", disclosure=False)["value"].tolist() == [0, 1, 7, 8, 12, 13]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, True), ("", True), ("on", True), (" ON ", True), ("true", True), ("1", True), ("yes", True),
+    ("off", False), ("OFF", False), ("false", False), ("0", False), ("no", False),
+])
+def test_switch_from_the_environment(value, expected):
+    env = {} if value is None else {dc.ENV_VAR: value}
+    assert dc.from_env(env) is expected
+
+
+@pytest.mark.parametrize("typo", ["of", "disabled", "internal"])
+def test_unknown_switch_values_are_refused(typo):
+    with pytest.raises(ValueError, match=dc.ENV_VAR):
+        dc.from_env({dc.ENV_VAR: typo})
+
+
+def test_env_var_name():
+    assert dc.ENV_VAR == "OUTCOMES_DISCLOSURE_CONTROL"

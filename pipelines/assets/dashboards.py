@@ -15,6 +15,7 @@ def read_marts(con) -> dict:
         "monthly": con.execute("SELECT * FROM main.mart_monthly_by_site ORDER BY month, site_code, kpi").df(),
         "category": con.execute("SELECT * FROM main.mart_prescriptions_by_category").df(),
         "funnel": con.execute("SELECT * FROM main.mart_pathway_funnel").df(),
+        "ledger": con.execute("SELECT source, status, rows_loaded, rows_rejected, loaded_at FROM ledger.files").df(),
     }
 
 
@@ -25,14 +26,21 @@ def read_marts(con) -> dict:
                 "dashboard per year, with small-number suppression on by default. Written to <home>/dashboards.",
 )
 def commissioner_dashboard(outcomes: OutcomesResource) -> dg.MaterializeResult:
+    from dashboards import disclosure as dc
     from dashboards.page import render_dashboard
+    from dashboards.quality import ledger_summary
+    from pipelines.lib.contracts import SOURCES
 
+    disclosure = dc.from_env()  # OUTCOMES_DISCLOSURE_CONTROL: on unless "off" (internal use only)
     home = outcomes.home_dir
     with outcomes.reader() as con:
         marts = read_marts(con)
-    index = render_dashboard(marts["kpi_annual"], marts["monthly"], home.dashboards,
-                             category=marts["category"], funnel=marts["funnel"])
+    quality = ledger_summary(marts["ledger"], SOURCES)
+    index = render_dashboard(marts["kpi_annual"], marts["monthly"], home.dashboards, disclosure=disclosure,
+                             category=marts["category"], funnel=marts["funnel"], quality=quality)
     return dg.MaterializeResult(metadata={
         "index": dg.MetadataValue.path(str(index)),
         "years": marts["kpi_annual"]["financial_year"].nunique(),
+        "disclosure_control": "on" if disclosure else "OFF (internal use only)",
+        "data_quality": quality["status"],
     })
