@@ -1,0 +1,309 @@
+"""Published KPI snapshots: immutable and versioned, never overwritten.
+
+Layout, one folder per financial year and version:
+
+    <home>/snapshots/2021-22/v1/kpis.csv       financial_year,kpi,value (as `outcomes kpis --format csv`)
+                               /diff.csv       kpi,previous,current,change against the previous version
+                               /manifest.json  id, year, version, kind, time, previous id, kpis.csv SHA-256,
+                                               the changes, and the run that produced it (summary)
+                               /run-manifest.json.gz  that run's full manifest, every file in scope with
+                                               its SHA-256 (what `outcomes reproduce` rebuilds from)
+
+A version is written into a temporary folder and renamed into place, under a lock; its files are
+made read-only and never touched again. Kinds:
+- provisional: what a run published for a year that is still open (a new version only when a
+  number changed);
+- final: the year was closed (freeze_year); the first final version closes the year;
+- correction: a closed year's published numbers changed later (a late file, a fixed rule): a new
+  version listing the differences; the final version stays as it was.
+
+API for the other parts of the pipeline:
+- record_publication(home, rows, run_manifest) -> {year: snapshot id}: call after publishing
+  (`outcomes run` does it after every run; safe to repeat: unchanged numbers add no version);
+- freeze_year(home, year, run_manifest=None) -> snapshot id: close a year (the "close the year"
+  job, or `outcomes snapshots --freeze 2021/22`).
+"""
+from __future__ import annotations
+
+import csv
+import fcntl
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.audit.manifest import utc_now
+from pipelines.lib.contracts import KPIS, RATIO_KPIS
+from pipelines.lib.errors import UsageError
+from pipelines.lib.home import Home
+
+YEAR = re.compile(r"(\d{4})[/-](\d{2})")
+REF = re.compile(r"(\d{4})[/-](\d{2})(?:[/@]v?(\d+))?")
+KINDS = ("provisional", "final", "correction")
+RUN_FILE = "run-manifest.json.gz"
+
+
+class SnapshotError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str                     # "2021-22/v3"
+    financial_year: str         # "2021/22"
+    version: int
+    path: Path
+    manifest: dict
+
+    @property
+    def kind(self) -> str:
+        return self.manifest["kind"]
+
+    def values(self) -> dict[str, str]:
+        return read_values(self.path / "kpis.csv")
+
+    def run_manifest(self) -> dict:
+        """The full manifest of the run that produced this version (with every file in scope)."""
+        path = self.path / RUN_FILE
+        if path.exists():
+            return json.loads(gzip.decompress(path.read_bytes()))
+        return self.manifest.get("run") or {}
+
+    def intact(self) -> bool:
+        """kpis.csv and the run manifest still have the SHA-256 recorded when the version was written."""
+        run = self.manifest.get("run_manifest") or {}
+        return hashlib.sha256((self.path / "kpis.csv").read_bytes()).hexdigest() == self.manifest["kpis_sha256"] \
+            and (not run or hashlib.sha256((self.path / run["file"]).read_bytes()).hexdigest() == run["sha256"])
+
+
+# --- values -------------------------------------------------------------------------------------
+
+def format_value(kpi: str, value: float | str | None) -> str:
+    """As `outcomes kpis --format csv`: counts whole, ratios unrounded, NULL empty."""
+    if value is None or value == "":
+        return ""
+    value = float(value)
+    return repr(value) if kpi in RATIO_KPIS else str(int(value))
+
+
+def render_values(year: str, values: dict[str, str]) -> bytes:
+    order = {k: i for i, k in enumerate(KPIS)}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["financial_year", "kpi", "value"])
+    for kpi in sorted(values, key=lambda k: (order.get(k, len(order)), k)):
+        w.writerow([year, kpi, values[kpi]])
+    return buf.getvalue().encode()
+
+
+def read_values(path: Path) -> dict[str, str]:
+    with path.open(newline="") as fh:
+        return {r["kpi"]: r["value"] for r in csv.DictReader(fh)}
+
+
+def diff(previous: dict[str, str] | None, current: dict[str, str]) -> list[dict]:
+    """The KPIs whose value changed (all of them against no previous version)."""
+    previous = previous or {}
+    out = []
+    for kpi in [k for k in KPIS if k in current or k in previous] + \
+            sorted((set(current) | set(previous)) - set(KPIS)):
+        before, after = previous.get(kpi), current.get(kpi)
+        if before == after:
+            continue
+        change = ""
+        if before not in (None, "") and after not in (None, ""):
+            delta = float(after) - float(before)
+            change = repr(delta) if kpi in RATIO_KPIS else f"{int(delta):+d}"
+        out.append({"kpi": kpi, "previous": before, "current": after, "change": change})
+    return out
+
+
+def render_diff(changes: list[dict]) -> bytes:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, ["kpi", "previous", "current", "change"], lineterminator="\n")
+    w.writeheader()
+    w.writerows({k: ("" if v is None else v) for k, v in c.items()} for c in changes)
+    return buf.getvalue().encode()
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+def store(home: Home) -> Path:
+    return home.root / "snapshots"
+
+
+def year_label(text: str) -> str:
+    """'2021/22' or '2021-22' -> '2021/22' (validated)."""
+    m = YEAR.fullmatch(text.strip())
+    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        raise UsageError(f"{text!r} is not a financial year like 2021/22")
+    return f"{m.group(1)}/{m.group(2)}"
+
+
+def year_folder(year: str) -> str:
+    return year_label(year).replace("/", "-")
+
+
+def versions(home: Home, year: str) -> list[Snapshot]:
+    folder = store(home) / year_folder(year)
+    out = []
+    if folder.is_dir():
+        for d in folder.iterdir():
+            if d.is_dir() and re.fullmatch(r"v\d+", d.name) and (d / "manifest.json").exists():
+                out.append(Snapshot(f"{folder.name}/{d.name}", year_label(year), int(d.name[1:]), d,
+                                    json.loads((d / "manifest.json").read_text())))
+    return sorted(out, key=lambda s: s.version)
+
+
+def list_snapshots(home: Home) -> list[Snapshot]:
+    root = store(home)
+    years = sorted(d.name for d in root.iterdir() if d.is_dir() and YEAR.fullmatch(d.name)) if root.is_dir() else []
+    return [s for y in years for s in versions(home, y)]
+
+
+def is_closed(home: Home, year: str) -> bool:
+    return any(s.kind == "final" for s in versions(home, year))
+
+
+def resolve(home: Home, ref: str) -> Snapshot:
+    """'2021-22/v3', '2021/22/v3', '2021/22@v3', or a year for its latest version."""
+    m = REF.fullmatch(ref.strip().rstrip("/"))
+    if not m:
+        raise UsageError(f"{ref!r} is not a snapshot id like 2021-22/v1 (see `outcomes snapshots`)")
+    year = year_label(f"{m.group(1)}/{m.group(2)}")
+    found = versions(home, year)
+    if m.group(3) is not None:
+        found = [s for s in found if s.version == int(m.group(3))]
+    if not found:
+        known = ", ".join(s.id for s in list_snapshots(home)) or "none"
+        raise UsageError(f"no snapshot {ref} under {store(home)}; snapshots: {known}")
+    return found[-1]
+
+
+@contextmanager
+def _locked(home: Home):
+    root = store(home)
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run_manifest: dict | None,
+                   previous: Snapshot | None, note: str | None = None) -> Snapshot:
+    """Write v<N+1> atomically (temporary folder, then rename); files read-only. Caller holds the lock."""
+    assert kind in KINDS
+    folder = store(home) / year_folder(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    version = (previous.version if previous else 0) + 1
+    target = folder / f"v{version}"
+    if target.exists():
+        raise SnapshotError(f"{target} exists: snapshots are never overwritten")
+    kpis = render_values(year, values)
+    changes = diff(previous.values() if previous else None, values)
+    run_full = gzip.compress(json.dumps(run_manifest or {}, default=str).encode(), mtime=0)
+    run_summary = {k: v for k, v in (run_manifest or {}).items() if k != "files_in_scope"}
+    files = (run_manifest or {}).get("files_in_scope") or []
+    run_summary["files_in_scope_count"] = len(files)
+    manifest = {
+        "format": "outcomes-kpi-snapshot/1",
+        "id": f"{folder.name}/v{version}",
+        "financial_year": year,
+        "version": version,
+        "kind": kind,
+        "created_at": utc_now(),
+        "previous": previous.id if previous else None,
+        "note": note,
+        "kpis_sha256": hashlib.sha256(kpis).hexdigest(),
+        "changes": changes,
+        "run": run_summary,
+        "run_manifest": {"file": RUN_FILE, "sha256": hashlib.sha256(run_full).hexdigest(),
+                         "what": "the full manifest of the run that produced this version, with every file in scope"},
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+    try:
+        (tmp / "kpis.csv").write_bytes(kpis)
+        (tmp / "diff.csv").write_bytes(render_diff(changes))
+        (tmp / RUN_FILE).write_bytes(run_full)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n")
+        for f in tmp.iterdir():
+            f.chmod(0o444)
+        tmp.chmod(0o755)
+        os.rename(tmp, target)  # fails rather than replace an existing version
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Snapshot(manifest["id"], year, version, target, manifest)
+
+
+def _values_by_year(rows) -> dict[str, dict[str, str]]:
+    by_year: dict[str, dict[str, str]] = {}
+    for row in rows:
+        year, kpi, value = (row["financial_year"], row["kpi"], row["value"]) if isinstance(row, dict) else row
+        by_year.setdefault(year_label(year), {})[kpi] = format_value(kpi, value)
+    return by_year
+
+
+def record_publication(home: Home, rows, run_manifest: dict | None) -> dict[str, str]:
+    """Record published KPI rows ((financial_year, kpi, value) tuples or dicts), one version per year
+    whose numbers changed: provisional while the year is open, a correction once it is closed.
+    Returns {year: id of the year's current version}."""
+    out = {}
+    with _locked(home):
+        for year, values in sorted(_values_by_year(rows).items()):
+            existing = versions(home, year)
+            last = existing[-1] if existing else None
+            if last is not None and last.values() == values:
+                out[year] = last.id
+                continue
+            closed = any(s.kind == "final" for s in existing)
+            out[year] = _write_version(home, year, values, "correction" if closed else "provisional",
+                                       run_manifest, last).id
+    return out
+
+
+def freeze_year(home: Home, year: str, run_manifest: dict | None = None, *, note: str | None = None) -> str:
+    """Close a financial year: its current numbers become its final snapshot. The KPI values are
+    the run manifest's (its "kpis"), else the warehouse's kpi_annual. Closing a closed year again
+    with the same numbers returns its current version; with different numbers it writes a correction."""
+    year = year_label(year)
+    rows = (run_manifest or {}).get("kpis")
+    if not rows:
+        from pipelines.audit.manifest import read_state
+        rows = read_state(home)[1]
+    values = _values_by_year(rows).get(year)
+    if not values:
+        raise UsageError(f"no KPIs for {year} to freeze")
+    with _locked(home):
+        existing = versions(home, year)
+        last = existing[-1] if existing else None
+        if any(s.kind == "final" for s in existing):
+            if last.values() == values:
+                return last.id
+            return _write_version(home, year, values, "correction", run_manifest, last, note).id
+        return _write_version(home, year, values, "final", run_manifest, last, note).id
+
+
+def render_list(snapshots: list[Snapshot]) -> str:
+    if not snapshots:
+        return "no snapshots yet (a successful `outcomes run` records the published KPIs)\n"
+    lines = [f"{'snapshot':<14}{'kind':<13}{'created (UTC)':<22}{'run':<38}{'code':<10}{'intact':<8}changes"]
+    for s in snapshots:
+        run = (s.manifest.get("run") or {})
+        commit = ((run.get("code_version") or {}).get("git_commit") or "")[:8]
+        changes = ", ".join(f"{c['kpi']} {c['previous'] or '-'}->{c['current'] or '-'}" for c in s.manifest["changes"])
+        if s.manifest["previous"] is None:
+            changes = f"first version ({len(s.manifest['changes'])} KPIs)"
+        lines.append(f"{s.id:<14}{s.kind:<13}{s.manifest['created_at']:<22}{(run.get('run_id') or '-'):<38}"
+                     f"{commit or '-':<10}{'yes' if s.intact() else 'NO':<8}{changes or 'no change'}")
+    return "\n".join(lines) + "\n"
