@@ -186,10 +186,9 @@ def _touched_files(con, kpi: str) -> dict[str | None, set[str]]:
     return touched
 
 
-def _placed(shas: set[str], year: str, touched: dict[str | None, set[str]]) -> bool:
+def _placed(shas: set[str], year: str, touched: dict[str | None, set[str]], dated: set[str]) -> bool:
     """An exclusion without a year of its own belongs to the years its files fed, or to every year
-    when its files fed no year at all."""
-    dated = set().union(*(s for y, s in touched.items() if y is not None)) if touched else set()
+    when its files fed no year at all (`dated`: the files that fed some year)."""
     return bool(shas & touched.get(year, set())) or not (shas & dated)
 
 
@@ -204,6 +203,7 @@ def excluded_units(con, kpi: str, year: str, site: str | None = None, month: dat
     where, params = _filters(site, month)
     own = OWN_ROLE[kpi]
     touched = _touched_files(con, kpi)
+    dated = set().union(*(shas for y, shas in touched.items() if y is not None))
     out: list[Unit] = []
 
     def own_files(evidence: list[Evidence]) -> set[str]:
@@ -216,7 +216,7 @@ def excluded_units(con, kpi: str, year: str, site: str | None = None, month: dat
         "ORDER BY rule, unit_key", {"k": kpi, "y": year, **params}).fetchall()
     for y, kind, key, m, s, rule, detail, ev in rows:
         evidence = _evidence(ev)
-        if y is None and not _placed(own_files(evidence), year, touched):
+        if y is None and not _placed(own_files(evidence), year, touched, dated):
             continue
         out.append(Unit(kpi, y, kind, key, m, s, {}, evidence, rule, detail))
 
@@ -229,32 +229,35 @@ def excluded_units(con, kpi: str, year: str, site: str | None = None, month: dat
     if not CATALOGUE[kpi].person and year_files:
         others = con.execute(
             """
-            SELECT financial_year, unit_kind, unit_key, decided_by, NULL AS rule, evidence
-            FROM main.audit_kpi_units WHERE kpi = $k AND financial_year <> $y
-            UNION ALL
-            SELECT financial_year, unit_kind, unit_key, NULL, rule, evidence
-            FROM main.audit_kpi_exclusions WHERE kpi = $k AND financial_year <> $y
+            WITH other_years AS (
+                SELECT financial_year, unit_kind, unit_key, decided_by, NULL AS rule, evidence
+                FROM main.audit_kpi_units WHERE kpi = $k AND financial_year <> $y
+                UNION ALL
+                SELECT financial_year, unit_kind, unit_key, NULL, rule, evidence
+                FROM main.audit_kpi_exclusions WHERE kpi = $k AND financial_year <> $y
+            )
+            SELECT * FROM other_years
+            WHERE list_has_any(
+                list_transform(list_filter(evidence, lambda e: e.role = $role), lambda e: e.file_sha256), $files)
             ORDER BY unit_key
-            """, {"k": kpi, "y": year}).fetchall()
+            """, {"k": kpi, "y": year, "role": own, "files": sorted(year_files)}).fetchall()
         for y, kind, key, decided, rule, ev in others:
-            evidence = _evidence(ev)
-            if own_files(evidence) & year_files:
-                when = _key_date(json.loads(decided)) if decided else None
-                detail = f"belongs to {y}" + (f" ({when})" if when else "") + \
-                    (f"; excluded there too: {rule}" if rule else "; counted there")
-                out.append(Unit(kpi, y, kind, key, None, None, {}, evidence, "outside_year", detail))
+            when = _key_date(json.loads(decided)) if decided else None
+            detail = f"belongs to {y}" + (f" ({when})" if when else "") + \
+                (f"; excluded there too: {rule}" if rule else "; counted there")
+            out.append(Unit(kpi, y, kind, key, None, None, {}, _evidence(ev), "outside_year", detail))
 
     # 3. The ledger: rejected rows, duplicate deliveries, quarantined files.
     for source, path, sha, line, reason in con.execute(
             "SELECT source, file_path, file_sha256, line_number, reason FROM ledger.rejected_rows "
             "ORDER BY file_path, line_number").fetchall():
-        if file_in_scope(kpi, source, path) and _placed({sha}, year, touched):
+        if file_in_scope(kpi, source, path) and _placed({sha}, year, touched, dated):
             out.append(Unit(kpi, None, "row", None, None, None, {}, [Evidence("row", "", path, line, sha, None)],
                             "rejected_row", reason))
     for source, path, sha, status, reason, duplicate_of in con.execute(
             "SELECT source, file_path, file_sha256, status, reason, duplicate_of FROM ledger.files "
             "WHERE status IN ('duplicate', 'quarantined') ORDER BY file_path").fetchall():
-        if file_in_scope(kpi, source, path) and _placed({sha}, year, touched):
+        if file_in_scope(kpi, source, path) and _placed({sha}, year, touched, dated):
             rule = "duplicate_delivery" if status == "duplicate" else "quarantined"
             detail = f"byte-identical to {duplicate_of}, which was loaded" if status == "duplicate" else reason
             out.append(Unit(kpi, None, "file", None, None, None, {}, [Evidence("file", "", path, None, sha, None)],
