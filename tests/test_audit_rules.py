@@ -235,3 +235,18 @@ def test_a_snapshot_with_changed_or_missing_files_is_not_reproduced(small, tmp_p
         ["visits", "2", "3", "DIFFERS"], ["visiting_members", "1", "2", "DIFFERS"]]
     assert "visits/kiosk_b.csv has changed since the snapshot" in out
     assert "visits/legacy.csv (sha256" in out and "is missing from" in out
+
+
+def test_lineage_asset_records_row_counts_and_file_hashes(small):
+    import dagster as dg
+
+    from pipelines.audit.assets import audit_lineage
+    from pipelines.resources import OutcomesResource
+
+    landing, home = small
+    result = dg.materialize([audit_lineage], resources={"outcomes": OutcomesResource(home=str(home))})
+    (event,) = result.get_asset_materialization_events()
+    md = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert md["rows/raw.visits"] == 7 and md["rows/main.audit_kpi_units"] > 0
+    assert md["files_in_scope"] == 12 and md["files_by_status"] == {"loaded": 10, "duplicate": 1, "quarantined": 1}
+    assert md["kpi_trace_mismatches"] == 0 and len(md["files_digest_sha256"]) == 64
