@@ -106,3 +106,21 @@ def test_two_runs_at_once_on_one_home_are_serialised(generated, tmp_path):
     reference_home = tmp_path / "reference"
     run_all_at_once(src, files, reference_home)
     assert kpis(home) == kpis(reference_home)
+
+
+def test_close_year_job_freezes_the_published_kpis(tmp_path):
+    from pipelines.audit.snapshots import versions
+    from pipelines.definitions import defs
+    from pipelines.lib.home import Home
+    from pipelines.resources import OutcomesResource
+
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    write_export(landing / "visits" / "kiosk_1.csv", visits(range(1, 11)))
+    outcomes("run", "--landing", str(landing), "--home", str(home))
+    job = defs.resolve_job_def("close_year")
+    result = job.execute_in_process(
+        run_config={"ops": {"freeze_financial_year": {"config": {"year": "2021/22"}}}},
+        resources={"outcomes": OutcomesResource(home=str(home), landing=str(landing))})
+    assert result.success
+    (final,) = versions(Home.resolve(home), "2021/22")[-1:]
+    assert final.kind == "final" and final.values()["visits"] == "10"

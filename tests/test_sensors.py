@@ -92,3 +92,18 @@ def test_selection_adds_models_never_built_then_only_the_changed_source(tick):
     assert {dg.AssetKey(["raw", "visits"]), dg.AssetKey("stg_visits"), dg.AssetKey("int_visits"),
             dg.AssetKey("kpi_annual"), dg.AssetKey(["dashboards", "commissioner"])} <= keys
     assert not keys & {dg.AssetKey("stg_zoom_meetings"), dg.AssetKey(["raw", "zoom"]), dg.AssetKey("int_wellbeing_calls")}
+
+
+@pytest.mark.parametrize("moment,year", [
+    ("2022-05-01T06:00:00+01:00", "2021/22"), ("2022-03-31T23:00:00+01:00", "2020/21"),
+    ("2022-04-01T00:00:00+01:00", "2021/22"), ("2030-01-15T06:00:00+00:00", "2028/29"),
+])
+def test_close_year_schedule_closes_the_year_that_ended_before_its_tick(moment, year):
+    from datetime import datetime
+
+    from pipelines.schedules import close_year_annually
+
+    context = dg.build_schedule_context(scheduled_execution_time=datetime.fromisoformat(moment))
+    request = close_year_annually(context)
+    assert request.run_config["ops"]["freeze_financial_year"]["config"]["year"] == year
+    assert request.run_key == f"close-{year}"
