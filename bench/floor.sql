@@ -16,7 +16,9 @@
 -- files, and read_csv's fixed cost per file outweighs its rows), its line 1 checked against
 -- the contract's header, and its other lines split into fields (RFC 4180 quotes honoured).
 -- Columns are picked by their position in the file's own header (decisions.md: column order
--- is free).
+-- is free). A recurring idiom, `unnest([x])`, evaluates x once: DuckDB otherwise copies a
+-- macro's argument, and a filter's tested expression, into every place that uses it, and
+-- evaluates it again there.
 --
 -- Simplifications (none can change a figure on valid demo data):
 --   * a file that is not UTF-8 makes the script fail loudly (the pipeline quarantines it);
@@ -48,12 +50,28 @@ CREATE OR REPLACE TEMP MACRO strip(v) AS CASE
     WHEN regexp_matches(v, '^[\t\n\x{0B}\x{0C}\r\x{1C}-\x{1F} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]|[\t\n\x{0B}\x{0C}\r\x{1C}-\x{1F} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]$')
     THEN trim(v, getvariable('white_space')) ELSE v END;
 
--- The stripped fields of one CSV line: "a,b" is one field and "" an escaped quote. A line with
--- no quote and no white space beside a comma or at an end (nearly every line) is simply split.
+-- A line with nothing to strip: only ASCII, no space beside a comma or at either end, no
+-- other white space character. Nearly every line is plain.
+CREATE OR REPLACE TEMP MACRO is_plain(line) AS
+    strlen(line) = length(line)
+    AND NOT (contains(line, ', ') OR contains(line, ' ,') OR starts_with(line, ' ') OR ends_with(line, ' ')
+             OR contains(line, chr(9)) OR contains(line, chr(11)) OR contains(line, chr(12)) OR contains(line, chr(13))
+             OR contains(line, chr(28)) OR contains(line, chr(29)) OR contains(line, chr(30)) OR contains(line, chr(31)));
+
+-- The same for a whole file (line 1 apart, which may start with a byte-order mark): when it
+-- holds, no line of the file needs the per-line check.
+CREATE OR REPLACE TEMP MACRO is_plain_file(content) AS
+    strlen(content) - length(content) = CASE WHEN starts_with(content, chr(65279)) THEN 2 ELSE 0 END
+    AND NOT (contains(content, ', ') OR contains(content, ' ,') OR contains(content, E'\n ')
+             OR contains(content, E' \n') OR contains(content, E' \r') OR ends_with(content, ' ')
+             OR contains(content, chr(9)) OR contains(content, chr(11)) OR contains(content, chr(12))
+             OR contains(content, chr(28)) OR contains(content, chr(29)) OR contains(content, chr(30))
+             OR contains(content, chr(31)));
+
+-- The stripped fields of one CSV line: "a,b" is one field and "" an escaped quote. A plain
+-- line without a quote is simply split.
 CREATE OR REPLACE TEMP MACRO csv_fields(line) AS CASE
-    WHEN NOT contains(line, '"')
-     AND NOT regexp_matches(line, '(?:^|,)[\t\n\x{0B}\x{0C}\r\x{1C}-\x{1F} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]|[\t\n\x{0B}\x{0C}\r\x{1C}-\x{1F} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}](?:,|$)')
-    THEN string_split(line, ',')
+    WHEN NOT contains(line, '"') AND is_plain(line) THEN string_split(line, ',')
     ELSE list_transform(regexp_extract_all(',' || line, ',("(?:[^"]|"")*"|[^,]*)', 1),
                         lambda f: strip(CASE WHEN f LIKE '"%' THEN replace(f[2:-2], '""', '"') ELSE f END))
     END;
@@ -65,6 +83,10 @@ CREATE OR REPLACE TEMP MACRO csv_fields(line) AS CASE
 CREATE OR REPLACE TEMP MACRO drop_trailing_empty(names) AS names[
     1 : coalesce(len(names) + 1 - list_position(list_reverse(list_transform(names, lambda x: x <> '')), true), 0)];
 CREATE OR REPLACE TEMP MACRO header_positions(names, contract, extra_ok) AS CASE
+    -- the usual header: the contract's columns in the contract's order (then any extra ones)
+    WHEN names[1 : len(contract)] = contract
+     AND (len(names) = len(contract) OR (extra_ok AND NOT list_has_any(names[len(contract) + 1:], contract)))
+    THEN range(1, len(contract) + 1)
     WHEN list_has_all(names, contract)
      AND len(list_filter(names, lambda n: list_contains(contract, n))) = len(contract)
      AND (extra_ok OR len(names) = len(contract))
@@ -72,29 +94,39 @@ CREATE OR REPLACE TEMP MACRO header_positions(names, contract, extra_ok) AS CASE
 
 -- The lines after line 1 of every file whose line 1 matches the contract's header (a file
 -- whose header does not match is quarantined whole: nothing of it is returned), numbered from
--- 1 per file and split into fields, with the contract columns' positions in that file.
--- UTF-8 with or without a byte-order mark; LF or CRLF line ends.
+-- 1 per file and split into stripped fields, with the contract columns' positions in that
+-- file. UTF-8 with or without a byte-order mark; LF or CRLF line ends. Line 1 is read apart
+-- (a second read of each file, from the page cache) so that the header work never travels
+-- with the lines.
 CREATE OR REPLACE TEMP MACRO csv_rows(files, contract, extra_ok) AS TABLE
-    SELECT filename, pos, line_no, unnest([csv_fields(line)]) AS fields
-    FROM (
-        SELECT filename, pos, generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line
+    WITH headers AS (
+        SELECT filename, header_positions(names, contract, extra_ok) AS pos
         FROM (
-            SELECT filename, header_positions(names, contract, extra_ok) AS pos, lines
+            SELECT filename, unnest([drop_trailing_empty(header_fields)]) AS names
             FROM (
-                SELECT filename, unnest([drop_trailing_empty(header_fields)]) AS names, lines
+                SELECT filename, unnest([csv_fields(first_line)]) AS header_fields
                 FROM (
                     SELECT filename,
-                           unnest([csv_fields(regexp_extract(content, '^\x{FEFF}?([^\r\n]*)', 1))]) AS header_fields,
-                           string_split(replace(content, E'\r\n', E'\n'), E'\n') AS lines
+                           regexp_replace(rtrim(split_part(content, E'\n', 1), E'\r'), '^\x{FEFF}', '') AS first_line
                     FROM read_text(files)
                 )
             )
         )
-        WHERE pos IS NOT NULL
+    )
+    SELECT filename, pos, line_no,
+           unnest([CASE WHEN plain AND NOT contains(line, '"') THEN string_split(line, ',')
+                        ELSE csv_fields(line) END]) AS fields
+    FROM (
+        SELECT filename, pos, plain, generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line
+        FROM (
+            SELECT filename, h.pos, is_plain_file(f.content) AS plain,
+                   string_split(replace(f.content, E'\r\n', E'\n'), E'\n') AS lines
+            FROM read_text(files) AS f
+            JOIN headers AS h USING (filename)
+            WHERE h.pos IS NOT NULL
+        )
     )
     WHERE line_no > 1;
--- (`unnest([x])` evaluates x once: without it the optimizer would copy the expression into
--- every place the column is used.)
 
 -- Row width (parsers.row_values), for sources without extra columns: exactly `width` fields;
 -- more only when the extra ones are empty (a trailing comma).
@@ -202,13 +234,13 @@ visit_rows AS (
            signed_in_at
     FROM (
         SELECT filename, line_no,
-               fields[pos[1]]             AS visit_id,
-               upper(fields[pos[2]])      AS site_code,
+               fields[pos[1]]                       AS visit_id,
+               upper(fields[pos[2]])                AS site_code,
                unnest([local_time(fields[pos[3]])]) AS signed_in_at,
-               upper(fields[pos[4]])      AS member_id,
-               lower(fields[pos[5]])      AS visitor_type,
-               lower(fields[pos[6]])      AS purpose,
-               lower(fields[pos[7]])      AS status
+               upper(fields[pos[4]])                AS member_id,
+               lower(fields[pos[5]])                AS visitor_type,
+               lower(fields[pos[6]])                AS purpose,
+               lower(fields[pos[7]])                AS status
         FROM csv_rows(getvariable('visits_files'),
                       ['visit_id', 'site_code', 'signed_in_at', 'member_id', 'visitor_type', 'purpose', 'status'],
                       false)
@@ -262,10 +294,10 @@ contact_rows AS (
     SELECT filename, line_no, contact_id, contact_date, outcome, updated_at
     FROM (
         SELECT filename, line_no,
-               fields[pos[1]]                         AS contact_id,
-               unnest([iso_date(fields[pos[5]])])     AS contact_date,
-               lower(fields[pos[6]])                  AS mode,
-               lower(fields[pos[7]])                  AS outcome,
+               fields[pos[1]]                                   AS contact_id,
+               unnest([iso_date(fields[pos[5]])])               AS contact_date,
+               lower(fields[pos[6]])                            AS mode,
+               lower(fields[pos[7]])                            AS outcome,
                unnest([iso_instant_utc(fields[pos[8]], false)]) AS updated_at
         FROM csv_rows(getvariable('contacts_files'),
                       ['contact_id', 'member_id', 'advisor_id', 'site_code', 'contact_date', 'mode',
@@ -305,11 +337,11 @@ prescription_rows AS (
     SELECT filename, line_no, prescription_id, contact_id, status, updated_at
     FROM (
         SELECT filename, line_no,
-               fields[pos[1]]                         AS prescription_id,
-               fields[pos[2]]                         AS contact_id,
-               lower(fields[pos[3]])                  AS category,
-               unnest([iso_date(fields[pos[5]])])     AS created_date,
-               lower(fields[pos[6]])                  AS status,
+               fields[pos[1]]                                   AS prescription_id,
+               fields[pos[2]]                                   AS contact_id,
+               lower(fields[pos[3]])                            AS category,
+               unnest([iso_date(fields[pos[5]])])               AS created_date,
+               lower(fields[pos[6]])                            AS status,
                unnest([iso_instant_utc(fields[pos[7]], false)]) AS updated_at
         FROM csv_rows(getvariable('prescriptions_files'),
                       ['prescription_id', 'contact_id', 'category', 'referred_to', 'created_date',
@@ -354,12 +386,12 @@ call_rows AS (
            started_utc
     FROM (
         SELECT filename, line_no,
-               fields[pos[1]]                        AS call_id,
-               fields[pos[2]]                        AS service_user_ref,
+               fields[pos[1]]                                  AS call_id,
+               fields[pos[2]]                                  AS service_user_ref,
                unnest([iso_instant_utc(fields[pos[3]], true)]) AS started_utc,
-               lower(fields[pos[5]])                 AS direction,
-               lower(fields[pos[6]])                 AS outcome,
-               fields[pos[7]]                        AS duration_seconds
+               lower(fields[pos[5]])                           AS direction,
+               lower(fields[pos[6]])                           AS outcome,
+               fields[pos[7]]                                  AS duration_seconds
         FROM csv_rows(getvariable('calls_files'),
                       ['call_id', 'service_user_ref', 'call_started_at', 'staff_id', 'direction',
                        'outcome', 'duration_seconds'],
