@@ -23,7 +23,9 @@
 -- Simplifications (none can change a figure on valid demo data):
 --   * a file that is not UTF-8 makes the script fail loudly (the pipeline quarantines it);
 --     malformed quoting is not detected (the pipeline quarantines the file);
---   * records are lines: a quoted field spanning lines is not supported;
+--   * records are lines (LF or CRLF): a quoted field spanning lines, or a lone CR, is not
+--     read as the pipeline's csv module reads it;
+--   * file paths are globbed, so a name holding [ ] * or ? is read as a pattern;
 --   * the pipeline breaks exact ties (same updated_at; same newest-export watermark) by file
 --     SHA-256 then line number; the floor, which hashes nothing, by file path then line
 --     number. Only tied versions with different content could tell the two apart.
