@@ -65,10 +65,15 @@ def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None) -> 
     os.environ["OUTCOMES_LANDING"] = str(landing.resolve())
     from pipelines.definitions import defs
 
+    from dagster import DagsterInstance
+
     job = defs.resolve_job_def("refresh_all")
-    home.logs.mkdir(parents=True, exist_ok=True)
+    home.ensure().logs.mkdir(parents=True, exist_ok=True)
+    # An in-memory instance: the SQLite event log costs ~30 ms an event (~700 events a run). The
+    # run's record is the manifest under <home>/runs (pipelines/audit/manifest.py); runs launched
+    # by `dagster dev` or the daemon are recorded in the home's Dagster instance as usual.
     # dbt's own event stream goes to stdout: keep it in the run log, not on the terminal.
-    with dagster_instance(home.ensure()) as instance, \
+    with DagsterInstance.ephemeral() as instance, \
             open(home.logs / "last-run.log", "w") as log, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, asset_selection=asset_selection, tags=tags,
@@ -78,10 +83,11 @@ def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None) -> 
 
 
 def summarise_run(result) -> dict:
-    ingested, failed_checks = {}, []
+    ingested, failed_checks, materialized = {}, [], []
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
             mat = event.event_specific_data.materialization
+            materialized.append(mat.asset_key)
             if mat.asset_key.path[0] == "raw":
                 ingested[mat.asset_key.path[1]] = {k: v.value for k, v in mat.metadata.items()}
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
@@ -89,7 +95,7 @@ def summarise_run(result) -> dict:
             if not ev.passed:
                 failed_checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    return {"success": result.success, "run_id": result.run_id, "ingested": ingested,
+    return {"success": result.success, "run_id": result.run_id, "ingested": ingested, "materialized": materialized,
             "failed_checks": failed_checks, "failed_steps": failed_steps}
 
 
@@ -220,6 +226,9 @@ def cmd_watch(args) -> int:
             summary = run_pipeline(home, landing, asset_selection=request.asset_selection,
                                    tags={**request.tags, "dagster/run_key": request.run_key})
             if finish_run(summary, home) == 0:  # a failed run keeps the old cursor: retried next tick
+                with dagster_instance(home) as instance:  # what the sensor's next selection reads
+                    for key in summary["materialized"]:
+                        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
                 cursor_file.write_text(context.cursor)
         elif args.once:
             print("no new export files")
