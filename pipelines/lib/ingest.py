@@ -2,7 +2,9 @@
 
 A file is known by its SHA-256: a (path, hash) already in the ledger is skipped; the same
 bytes under a new path are recorded as a duplicate and add nothing. Quarantined files and
-rejected rows are recorded with their reason; the landing zone is only ever read.
+rejected rows are recorded with their reason; the landing zone is only ever read. A file that
+vanishes between listing and reading (renamed from `.part`, moved away) is skipped: it is seen
+again under its new name.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class IngestSummary:
     files_quarantined: int = 0
     files_duplicate: int = 0
     files_already_seen: int = 0
+    files_vanished: int = 0
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -100,7 +103,11 @@ def ingest_source(
         "SELECT file_sha256, min(file_path) FROM ledger.files WHERE status <> 'duplicate' GROUP BY 1").fetchall())
     batch = Batch()
     for f in files if files is not None else discover(landing, (source,)):
-        data, sha = f.read()
+        try:
+            data, sha = f.read()
+        except FileNotFoundError:
+            summary.files_vanished += 1
+            continue
         rel = str(f.rel_path)
         if (rel, sha) in seen:
             summary.files_already_seen += 1
@@ -116,7 +123,7 @@ def ingest_source(
         first_path[sha] = rel
         summary.new_hashes.append(sha)
         try:
-            parsed = parse_file(source, data, f.rel_path, p)
+            parsed = parse_file(source, data, f.rel_path, p, loaded_at=ledger["loaded_at"])
         except Quarantine as exc:
             ledger.update(status="quarantined", reason=str(exc))
             summary.files_quarantined += 1

@@ -6,6 +6,11 @@ cannot be trusted as a whole (undecodable, wrong header) raises `Quarantine`.
 
 Rows are counted as records: a line with no content at all is not a row. The line number of
 a row is the physical line (1-based, header = 1) on which its record starts.
+
+Bad input never raises anything but `Quarantine` (whole file) or becomes a rejected row: binary
+or non-UTF-8 bytes, broken quoting, truncated lines, huge fields, dates outside 2000..2099 or
+after the file was loaded (`loaded_at`), negative numbers, unknown codes and identifiers that
+look like spreadsheet formulas all have a reason of their own (tests/test_reliability_corpus.py).
 """
 from __future__ import annotations
 
@@ -16,11 +21,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import PurePosixPath
+from zoneinfo import ZoneInfo
 
 from pipelines.lib import contracts as c
 from pipelines.lib.pseudonym import Pseudonymiser
 
-csv.field_size_limit(10_000_000)
+CSV_FIELD_LIMIT = 10_000_000  # characters: past this the csv module stops (an unterminated quote?)
+csv.field_size_limit(CSV_FIELD_LIMIT)
+MAX_VALUE_CHARS = 4096  # a value of a contract column longer than this is no value of these exports
+LONDON = ZoneInfo("Europe/London")
 
 
 # Sources whose rows hold personal data: their rejection reasons never quote a value, since a
@@ -50,14 +59,30 @@ class Parsed:
 
 # --- text and CSV ---------------------------------------------------------------------------
 
+# Files people save by mistake instead of the CSV export: named in the quarantine reason.
+BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive, e.g. an Excel .xlsx workbook"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls / Office file"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+
+
 def decode(data: bytes) -> str:
     """UTF-8 with or without a byte-order mark; anything else is quarantined, not guessed."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise Quarantine("UTF-16 text (Excel 'Unicode Text'?), not UTF-8: re-export as CSV UTF-8")
+    for signature, what in BINARY_SIGNATURES:
+        if data.startswith(signature):
+            raise Quarantine(f"binary content ({what}): not a CSV export")
     if b"\x00" in data:
         raise Quarantine("binary content (NUL bytes): not a CSV export")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Quarantine(f"not valid UTF-8 (byte {exc.start}): re-export as UTF-8") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise Quarantine(f"not valid UTF-8 (line {line}, byte {exc.start}; Latin-1 or Windows-1252?): "
+                         "re-export as UTF-8") from None
 
 
 def records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -69,6 +94,13 @@ def records(text: str) -> Iterator[tuple[int, list[str]]]:
             yield start, fields
             start = reader.line_num + 1
     except csv.Error as exc:
+        msg = str(exc)
+        if "unexpected end of data" in msg:
+            raise Quarantine(f"malformed CSV: unterminated quoted field in the record starting on line {start} "
+                             "(a quote is opened and never closed)") from None
+        if "field larger than field limit" in msg:
+            raise Quarantine(f"malformed CSV: a field longer than {CSV_FIELD_LIMIT:,} characters in the record "
+                             f"starting on line {start} (an unterminated quote?)") from None
         raise Quarantine(f"malformed CSV near line {start}: {exc}") from None
 
 
@@ -103,16 +135,23 @@ def header_index(found: Sequence[str], expected: Sequence[str], *, extra_ok: boo
 
 
 def row_values(fields: list[str], index: dict[str, int], width: int, *, extra_ok: bool) -> dict[str, str]:
-    """A record's values by column name. Strict width unless the contract allows extra columns."""
+    """A record's values by column name. Strict width unless the contract allows extra columns;
+    then the record must still reach every contract column (a shorter one is truncated)."""
     values = [f.strip() for f in fields]
     if extra_ok:
-        values += [""] * (max(index.values()) + 1 - len(values))
+        need = max(index.values()) + 1
+        if len(values) < need:
+            raise RowError(f"expected at least {need} fields, found {len(values)} (a truncated line?)")
     else:
         while len(values) > width and values[-1] == "":
             values.pop()  # a trailing comma
         if len(values) != width:
-            raise RowError(f"expected {width} fields, found {len(values)}")
-    return {name: values[i] for name, i in index.items()}
+            raise RowError(f"expected {width} fields, found {len(values)} (a truncated or shifted line?)")
+    out = {name: values[i] for name, i in index.items()}
+    for name, v in out.items():
+        if len(v) > MAX_VALUE_CHARS:  # never quoted: it may be anything
+            raise RowError(f"{name} is {len(v):,} characters long (limit {MAX_VALUE_CHARS:,})")
+    return out
 
 
 # --- field rules ----------------------------------------------------------------------------
@@ -130,12 +169,36 @@ def optional(v: str) -> str | None:
     return v or None
 
 
+FORMULA_START = ("=", "+", "-", "@")  # what spreadsheets run as a formula (OWASP CSV injection)
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def identifier(v: str, name: str, *, optional_: bool = False) -> str | None:
+    """An id or code kept as text: present (unless optional), no control characters, and not
+    starting like a spreadsheet formula. Ids travel into CSV outputs (traces, downloads); no
+    system issues `=HYPERLINK(...)` as an id, so such a row is refused rather than passed on."""
+    if not v:
+        if optional_:
+            return None
+        raise RowError(f"missing {name}")
+    if v.startswith(FORMULA_START):
+        raise RowError(f"{name} starts with a spreadsheet formula character (= + - @): not an identifier")
+    if CONTROL_CHARS.search(v):
+        raise RowError(f"{name} contains a control character (tab, line break, ...): not an identifier")
+    return v
+
+
+def shown(v: str) -> str:
+    """A value quoted in a reason: repr, cut to 40 characters."""
+    return repr(v) if len(v) <= 40 else repr(v[:40]) + f"... ({len(v):,} characters)"
+
+
 def code(v: str, allowed: frozenset[str], name: str, *, upper: bool = False) -> str:
     norm = v.upper() if upper else v.lower()
     if not norm:
         raise RowError(f"missing {name}")
-    if norm not in allowed:
-        raise RowError(f"unknown {name} {v!r} (allowed: {', '.join(sorted(allowed))})")
+    if norm not in allowed or not v.isascii():  # not ascii: 'ſou'.upper() is 'SOU'
+        raise RowError(f"unknown {name} {shown(v)} (allowed: {', '.join(sorted(allowed))})")
     return norm
 
 
@@ -144,9 +207,12 @@ def in_range(d: date, name: str) -> None:
         raise RowError(f"{name} {d.isoformat()} out of range {MIN_DATE.isoformat()}..{MAX_DATE.isoformat()}")
 
 
-LOCAL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})(?::(\d{2}))?")
-ZOOM_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AaPp][Mm])")
-ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# re.ASCII throughout: \d must not match other scripts' digits, which int() would accept.
+LOCAL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})(?::(\d{2}))?", re.ASCII)
+ZOOM_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AaPp][Mm])", re.ASCII)
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
+WHOLE_NUMBER = re.compile(r"\d+", re.ASCII)
 
 
 def checked(make, v: str, name: str, expected: str):
@@ -154,7 +220,7 @@ def checked(make, v: str, name: str, expected: str):
     try:
         value = make()
     except (ValueError, TypeError, AttributeError):  # AttributeError: the regex did not match
-        raise RowError(f"unparseable {name} {v!r} (expected {expected})" if v else f"missing {name}") from None
+        raise RowError(f"unparseable {name} {shown(v)} (expected {expected})" if v else f"missing {name}") from None
     in_range(value if isinstance(value, date) and not isinstance(value, datetime) else value.date(), name)
     return value
 
@@ -172,17 +238,20 @@ def iso_date(v: str, name: str) -> date:
 
 def iso_instant_utc(v: str, name: str, *, assume_utc: bool) -> datetime:
     """ISO 8601 instant as naive UTC. Without an offset: UTC if the contract says so, else refused."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", v):
-        raise RowError(f"unparseable {name} {v!r} (expected ISO 8601)" if v else f"missing {name}")
+    if not ISO_INSTANT.fullmatch(v):
+        raise RowError(f"unparseable {name} {shown(v)} (expected ISO 8601)" if v else f"missing {name}")
     try:
         dt = datetime.fromisoformat(v)
     except ValueError:
-        raise RowError(f"unparseable {name} {v!r} (expected ISO 8601)") from None
+        raise RowError(f"unparseable {name} {shown(v)} (expected ISO 8601)") from None
     if dt.tzinfo is None:
         if not assume_utc:
-            raise RowError(f"{name} {v!r} has no UTC offset (expected e.g. 2021-10-04T15:22:10+01:00)")
+            raise RowError(f"{name} {shown(v)} has no UTC offset (expected e.g. 2021-10-04T15:22:10+01:00)")
         dt = dt.replace(tzinfo=timezone.utc)
-    dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: before year 1 in UTC
+        raise RowError(f"{name} out of range {MIN_DATE.isoformat()}..{MAX_DATE.isoformat()}") from None
     in_range(dt.date(), name)
     return dt
 
@@ -190,9 +259,29 @@ def iso_instant_utc(v: str, name: str, *, assume_utc: bool) -> datetime:
 def whole_number(v: str, name: str, *, optional_: bool = False) -> int | None:
     if not v and optional_:
         return None
-    if not re.fullmatch(r"\d+", v):
-        raise RowError(f"{name} must be a whole number >= 0, found {v!r}" if v else f"missing {name}")
+    if not WHOLE_NUMBER.fullmatch(v):
+        raise RowError(f"{name} must be a whole number >= 0, found {shown(v)}" if v else f"missing {name}")
     return int(v)
+
+
+@dataclass(frozen=True)
+class LoadTime:
+    """When the file was loaded (naive UTC, as ledger.files.loaded_at): no event of an export
+    can be later. Local (Europe/London) times and dates are compared in London time, as the raw
+    tables' quality suites check them (docs/quality.md). None: no check (re-parsing evidence)."""
+    utc: datetime | None = None
+
+    def check(self, value: datetime | date | None, name: str, *, utc: bool = False) -> None:
+        if value is None or self.utc is None:
+            return
+        london = self.utc.replace(tzinfo=timezone.utc).astimezone(LONDON).replace(tzinfo=None)
+        if isinstance(value, datetime):
+            limit, when = (self.utc, "UTC") if utc else (london, "London time")
+        else:
+            limit, when = london.date(), "London date"
+        if value > limit:
+            raise RowError(f"{name} is in the future: after the file was loaded "
+                           f"({self.utc:%Y-%m-%d %H:%M} UTC, compared in {when})")
 
 
 # --- simple one-table sources ---------------------------------------------------------------
@@ -222,15 +311,15 @@ def parse_table(text: str, header: Sequence[str], table: str, build: RowBuilder,
     return out
 
 
-MEMBER_ID = re.compile(r"M\d+")
+MEMBER_ID = re.compile(r"M\d+", re.ASCII)
 
 
-def visit_row(v: dict[str, str]) -> dict:
+def visit_row(v: dict[str, str], now: LoadTime = LoadTime()) -> dict:
     member = v["member_id"].upper()
     if member and not MEMBER_ID.fullmatch(member):
-        raise RowError(f"member_id {v['member_id']!r} is not M followed by digits")
-    return {
-        "visit_id": required(v["visit_id"], "visit_id"),
+        raise RowError(f"member_id {shown(v['member_id'])} is not M followed by digits")
+    row = {
+        "visit_id": identifier(v["visit_id"], "visit_id"),
         "site_code": code(v["site_code"], c.SITE_CODES, "site_code", upper=True),
         "signed_in_at": local_time(v["signed_in_at"], "signed_in_at"),
         "member_id": member or None,
@@ -238,57 +327,68 @@ def visit_row(v: dict[str, str]) -> dict:
         "purpose": code(v["purpose"], c.PURPOSES, "purpose"),
         "status": code(v["status"], c.VISIT_STATUSES, "status"),
     }
+    now.check(row["signed_in_at"], "signed_in_at")
+    return row
 
 
-def contact_row(v: dict[str, str]) -> dict:
-    return {
-        "contact_id": required(v["contact_id"], "contact_id"),
-        "member_id": optional(v["member_id"]),
-        "advisor_id": optional(v["advisor_id"]),
-        "site_code": optional(v["site_code"].upper()),
+def contact_row(v: dict[str, str], now: LoadTime = LoadTime()) -> dict:
+    row = {
+        "contact_id": identifier(v["contact_id"], "contact_id"),
+        "member_id": identifier(v["member_id"], "member_id", optional_=True),
+        "advisor_id": identifier(v["advisor_id"], "advisor_id", optional_=True),
+        "site_code": identifier(v["site_code"].upper(), "site_code", optional_=True),
         "contact_date": iso_date(v["contact_date"], "contact_date"),
         "mode": code(v["mode"], c.CONTACT_MODES, "mode"),
         "outcome": code(v["outcome"], c.CONTACT_OUTCOMES, "outcome"),
         "updated_at": iso_instant_utc(v["updated_at"], "updated_at", assume_utc=False),
     }
+    now.check(row["contact_date"], "contact_date")
+    now.check(row["updated_at"], "updated_at", utc=True)
+    return row
 
 
-def prescription_row(v: dict[str, str]) -> dict:
-    return {
-        "prescription_id": required(v["prescription_id"], "prescription_id"),
-        "contact_id": required(v["contact_id"], "contact_id"),
+def prescription_row(v: dict[str, str], now: LoadTime = LoadTime()) -> dict:
+    row = {
+        "prescription_id": identifier(v["prescription_id"], "prescription_id"),
+        "contact_id": identifier(v["contact_id"], "contact_id"),
         "category": code(v["category"], c.PRESCRIPTION_CATEGORIES, "category"),
-        "referred_to": optional(v["referred_to"]),
+        "referred_to": optional(v["referred_to"]),  # free text: kept as given (never a KPI, never in a CSV)
         "created_date": iso_date(v["created_date"], "created_date"),
         "status": code(v["status"], c.PRESCRIPTION_STATUSES, "status"),
         "updated_at": iso_instant_utc(v["updated_at"], "updated_at", assume_utc=False),
     }
+    now.check(row["created_date"], "created_date")
+    now.check(row["updated_at"], "updated_at", utc=True)
+    return row
 
 
-def parse_visits(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
-    return parse_table(text, c.VISITS_HEADER, "visits", visit_row, "visits")
+def parse_visits(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadTime = LoadTime()) -> Parsed:
+    return parse_table(text, c.VISITS_HEADER, "visits", lambda v: visit_row(v, now), "visits")
 
 
-def parse_pathways(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
+def parse_pathways(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadTime = LoadTime()) -> Parsed:
     name = path.name.lower()
     if name.startswith("contacts"):
-        return parse_table(text, c.CONTACTS_HEADER, "pathway_contacts", contact_row, "contacts")
+        return parse_table(text, c.CONTACTS_HEADER, "pathway_contacts", lambda v: contact_row(v, now), "contacts")
     if name.startswith("prescriptions"):
-        return parse_table(text, c.PRESCRIPTIONS_HEADER, "pathway_prescriptions", prescription_row, "prescriptions")
+        return parse_table(text, c.PRESCRIPTIONS_HEADER, "pathway_prescriptions",
+                           lambda v: prescription_row(v, now), "prescriptions")
     raise Quarantine("pathways file name must start with 'contacts' or 'prescriptions'")
 
 
-def parse_wellbeing_calls(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
+def parse_wellbeing_calls(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadTime = LoadTime()) -> Parsed:
     def build(v: dict[str, str]) -> dict:
-        return {
-            "call_id": required(v["call_id"], "call_id"),
+        row = {
+            "call_id": identifier(v["call_id"], "call_id"),
             "service_user_pseudonym": p.pseudonym("service_user", v["service_user_ref"]),
             "call_started_at_utc": iso_instant_utc(v["call_started_at"], "call_started_at", assume_utc=True),
-            "staff_id": optional(v["staff_id"]),
+            "staff_id": identifier(v["staff_id"], "staff_id", optional_=True),
             "direction": code(v["direction"], c.CALL_DIRECTIONS, "direction"),
             "outcome": code(v["outcome"], c.CALL_OUTCOMES, "outcome"),
             "duration_seconds": whole_number(v["duration_seconds"], "duration_seconds"),
         }
+        now.check(row["call_started_at_utc"], "call_started_at", utc=True)
+        return row
     return parse_table(text, c.WELLBEING_HEADER, "wellbeing_calls", build, "wellbeing_calls")
 
 
@@ -326,7 +426,7 @@ def email_parts(email: str) -> tuple[str, str | None]:
     return email, (email.rsplit("@", 1)[1] if "@" in email else None)
 
 
-def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
+def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadTime = LoadTime()) -> Parsed:
     it = records(text)
     first = next(it, None)
     if first is None or is_blank(first[1]):
@@ -339,7 +439,7 @@ def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
     try:
         m = row_values(m_fields, m_index, len(c.ZOOM_MEETING_HEADER), extra_ok=True)
         meeting_id = re.sub(r"\s+", "", required(m["Meeting ID"], "Meeting ID"))
-        if not meeting_id.isdigit():
+        if not WHOLE_NUMBER.fullmatch(meeting_id):
             raise RowError(f"Meeting ID {m['Meeting ID']!r} is not a number")
         start = zoom_time(m["Start Time"], "Start Time")
         host_email, host_domain = email_parts(m["User Email"])
@@ -354,6 +454,8 @@ def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
             "participants_reported": whole_number(m["Participants"], "Participants", optional_=True),
             "line_number": m_line,
         }
+        now.check(meeting_row["start_time"], "Start Time")
+        now.check(meeting_row["end_time"], "End Time")
     except RowError as exc:
         raise Quarantine(f"Zoom meeting row (line {m_line}) unusable, no session can be identified: "
                          + QUOTED.sub("(value withheld)", str(exc))) from None
@@ -386,6 +488,8 @@ def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
             if not email and not name:
                 raise RowError("participant has neither User Email nor Name: no person can be identified")
             guest = v["Guest"].lower()
+            if guest not in ("", "yes", "no"):
+                raise RowError("unknown Guest value (allowed: Yes, No or empty)")
             row = {
                 "meeting_id": meeting_id,
                 "start_time": start,
@@ -398,6 +502,8 @@ def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
                 "guest": {"yes": True, "no": False}.get(guest),
                 "line_number": line,
             }
+            now.check(row["join_time"], "Join Time")
+            now.check(row["leave_time"], "Leave Time")
         except RowError as exc:
             out.rejects.append((line, str(exc)))
             continue
@@ -405,7 +511,7 @@ def parse_zoom(text: str, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
     return out
 
 
-PARSERS: dict[str, Callable[[str, PurePosixPath, Pseudonymiser], Parsed]] = {
+PARSERS: dict[str, Callable[[str, PurePosixPath, Pseudonymiser, LoadTime], Parsed]] = {
     "visits": parse_visits,
     "zoom": parse_zoom,
     "pathways": parse_pathways,
@@ -413,9 +519,13 @@ PARSERS: dict[str, Callable[[str, PurePosixPath, Pseudonymiser], Parsed]] = {
 }
 
 
-def parse_file(source: str, data: bytes, path: PurePosixPath, p: Pseudonymiser) -> Parsed:
-    """Parse one file of `source`; raises Quarantine for a file refused whole."""
-    parsed = PARSERS[source](decode(data), path, p)
+def parse_file(source: str, data: bytes, path: PurePosixPath, p: Pseudonymiser,
+               loaded_at: datetime | None = None) -> Parsed:
+    """Parse one file of `source`; raises Quarantine for a file refused whole.
+
+    `loaded_at` (naive UTC, the ledger's) is when the file is loaded: an event after it is in
+    the future and its row is rejected (a Zoom meeting's, its file quarantined). None: not checked."""
+    parsed = PARSERS[source](decode(data), path, p, LoadTime(loaded_at))
     if source in PERSONAL_SOURCES:
         parsed.rejects = [(line, QUOTED.sub("(value withheld)", reason)) for line, reason in parsed.rejects]
     return parsed
