@@ -9,32 +9,63 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 PSEUDONYM_HEX_CHARS = 16
+KEY_BYTES = 32
 
 
 class SecretMissing(RuntimeError):
     pass
 
 
+class SecretInvalid(RuntimeError):
+    pass
+
+
+def read_secret(path: Path) -> bytes:
+    """The key in `path`: exactly KEY_BYTES as hex. Anything else (an empty file left by a crash,
+    a truncated copy) is an error: pseudonyms made with another key would silently differ."""
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise SecretInvalid(
+            f"pseudonymisation key {path} is damaged (not {KEY_BYTES} bytes of hex); restore it from "
+            "its backup (a new key would change every pseudonym)")
+    return key
+
+
 def load_or_create_secret(path: Path, *, create: bool) -> bytes:
     """Read the key; create it (owner-only) only when the home is new.
 
     A missing key on a home that already holds data is an error, never a fresh key:
-    a new key would silently split every person into two pseudonyms.
+    a new key would silently split every person into two pseudonyms. A new key is written
+    whole to a private temporary file, then linked into place: a crash never leaves a
+    partial key, and of two runs creating it at once both end up with the one that won.
     """
     if path.exists():
-        return bytes.fromhex(path.read_text().strip())
+        return read_secret(path)
     if not create:
         raise SecretMissing(
             f"pseudonymisation key {path} is missing but this home already holds data; "
             "restore the key (pseudonyms would otherwise change)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex() + "\n")
+    key = secrets.token_bytes(KEY_BYTES)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key.hex() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic; fails if another run created the key first
+        except FileExistsError:
+            return read_secret(path)
+    finally:
+        os.unlink(tmp)
     return key
 
 
