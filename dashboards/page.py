@@ -13,6 +13,7 @@ import csv
 import html
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Mapping
@@ -66,15 +67,31 @@ def headline_values(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.D
     return out
 
 
+# CSV injection (OWASP): a spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def csv_safe(cell) -> str:
+    """A cell no spreadsheet will run: text starting with = + - @ TAB or CR gets a leading single
+    quote. Numbers ("-0.5", "+53%") are not formulas and are left as they are."""
+    text = "" if cell is None else str(cell)
+    if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def kpi_csv(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> str:
-    """The year's KPI table as CSV, exactly as published (value empty where not shown)."""
+    """The year's KPI table as CSV, exactly as published (value empty where not shown).
+    Every cell goes through csv_safe: the download is opened in spreadsheets."""
     t = fg.kpi_table(kpi_annual, _norm_year(year), disclosure)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["financial_year", "kpi", "label", "value", "shown", "disclosure_control"])
     for r in t.itertuples():
         value = "" if pd.isna(r.value) else (f"{r.value:.4f}" if r.kpi in RATIOS else str(int(r.value)))
-        w.writerow([r.financial_year, r.kpi, r.label, value, r.shown, "on" if disclosure else "off"])
+        w.writerow([csv_safe(c) for c in (r.financial_year, r.kpi, r.label, value, r.shown,
+                                          "on" if disclosure else "off")])
     return buf.getvalue()
 
 
