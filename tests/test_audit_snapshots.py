@@ -115,6 +115,31 @@ def test_tampering_is_detected(tmp_path):
     assert proc.returncode == 1 and " NO " in proc.stdout
 
 
+def test_freeze_keeps_the_published_numbers_and_their_run(tmp_path):
+    home = Home(tmp_path)
+    s.record_publication(home, rows(), run_manifest("run-1"))
+    # The warehouse has moved on but was not published: the year closes on what was published.
+    final = s.freeze_year(home, "2021/22", {**run_manifest("close"), "kpis": [
+        {"financial_year": y, "kpi": k, "value": v} for y, k, v in rows(visits=600)]})
+    v2 = s.resolve(home, final)
+    assert v2.kind == "final" and v2.values()["visits"] == "551"
+    assert v2.run_manifest()["run_id"] == "run-1" and v2.manifest["closed_by"]["run_id"] == "close"
+
+    # The publishing step's file is recorded first when it holds newer numbers.
+    other = Home(tmp_path / "other")
+    s.record_publication(other, rows(), run_manifest("run-1"))
+    published = other.root / "published" / "kpi_annual.csv"
+    published.parent.mkdir(parents=True)
+    published.write_text("financial_year,kpi,value\n" + "".join(
+        f"{y},{k},{s.format_value(k, v)}\n" for y, k, v in rows(visits=560)))
+    final = s.freeze_year(other, "2021/22")  # no manifest: one is built and written to runs/
+    kinds = [(v.id, v.kind, v.values()["visits"]) for v in s.versions(other, "2021/22")]
+    assert kinds == [("2021-22/v1", "provisional", "551"), ("2021-22/v2", "provisional", "560"),
+                     ("2021-22/v3", "final", "560")] and final == "2021-22/v3"
+    (closing,) = (other.root / "runs").glob("close-2021-22-*.json")
+    assert s.resolve(other, final).manifest["closed_by"]["manifest_path"] == str(closing)
+
+
 def test_freeze_needs_kpis_and_a_year(tmp_path):
     home = Home(tmp_path)
     with pytest.raises(UsageError):

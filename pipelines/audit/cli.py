@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 
 from pipelines.lib.contracts import KPIS
-from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 
 FORMATS = ("table", "csv", "json")
@@ -42,13 +41,7 @@ def cmd_snapshots(args) -> int:
 
     home = Home.resolve(args.home)
     if args.freeze:
-        from pipelines.audit.manifest import build_run_manifest, utc_now, write_run_manifest
-
-        manifest = build_run_manifest(home, run_id=f"close-{s.year_folder(args.freeze)}-{utc_now().replace(':', '')}")
-        if not manifest["kpis"]:
-            raise UsageError(f"no KPIs in {home.warehouse}: run the pipeline first")
-        manifest["manifest_path"] = str(write_run_manifest(home, manifest))
-        sid = s.freeze_year(home, args.freeze, manifest, note=args.note)
+        sid = s.freeze_year(home, args.freeze, note=args.note)
         print(f"{s.year_label(args.freeze)} closed: snapshot {sid}")
     found = s.list_snapshots(home)
     if args.year:

@@ -20,8 +20,8 @@ made read-only and never touched again. Kinds:
 API for the other parts of the pipeline:
 - record_publication(home, rows, run_manifest) -> {year: snapshot id}: call after publishing
   (`outcomes run` does it after every run; safe to repeat: unchanged numbers add no version);
-- freeze_year(home, year, run_manifest=None) -> snapshot id: close a year (the "close the year"
-  job, or `outcomes snapshots --freeze 2021/22`).
+- freeze_year(home, year, run_manifest=None) -> snapshot id: close a year: its published numbers
+  become final (the close_year job, or `outcomes snapshots --freeze 2021/22`).
 """
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def _locked(home: Home):
 
 
 def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run_manifest: dict | None,
-                   previous: Snapshot | None, note: str | None = None) -> Snapshot:
+                   previous: Snapshot | None, note: str | None = None, closed_by: dict | None = None) -> Snapshot:
     """Write v<N+1> atomically (temporary folder, then rename); files read-only. Caller holds the lock."""
     assert kind in KINDS
     folder = store(home) / year_folder(year)
@@ -224,6 +224,7 @@ def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run
         "created_at": utc_now(),
         "previous": previous.id if previous else None,
         "note": note,
+        "closed_by": closed_by,
         "kpis_sha256": hashlib.sha256(kpis).hexdigest(),
         "changes": changes,
         "run": run_summary,
@@ -254,44 +255,64 @@ def _values_by_year(rows) -> dict[str, dict[str, str]]:
     return by_year
 
 
+def _record(home: Home, rows, run_manifest: dict | None) -> dict[str, str]:
+    """record_publication without taking the lock (the caller holds it)."""
+    out = {}
+    for year, values in sorted(_values_by_year(rows).items()):
+        existing = versions(home, year)
+        last = existing[-1] if existing else None
+        if last is not None and last.values() == values:
+            out[year] = last.id
+            continue
+        closed = any(s.kind == "final" for s in existing)
+        out[year] = _write_version(home, year, values, "correction" if closed else "provisional",
+                                   run_manifest, last).id
+    return out
+
+
 def record_publication(home: Home, rows, run_manifest: dict | None) -> dict[str, str]:
     """Record published KPI rows ((financial_year, kpi, value) tuples or dicts), one version per year
     whose numbers changed: provisional while the year is open, a correction once it is closed.
     Returns {year: id of the year's current version}."""
-    out = {}
     with _locked(home):
-        for year, values in sorted(_values_by_year(rows).items()):
-            existing = versions(home, year)
-            last = existing[-1] if existing else None
-            if last is not None and last.values() == values:
-                out[year] = last.id
-                continue
-            closed = any(s.kind == "final" for s in existing)
-            out[year] = _write_version(home, year, values, "correction" if closed else "provisional",
-                                       run_manifest, last).id
-    return out
+        return _record(home, rows, run_manifest)
 
 
 def freeze_year(home: Home, year: str, run_manifest: dict | None = None, *, note: str | None = None) -> str:
-    """Close a financial year: its current numbers become its final snapshot. The KPI values are
-    the run manifest's (its "kpis"), else the warehouse's kpi_annual. Closing a closed year again
-    with the same numbers returns its current version; with different numbers it writes a correction."""
+    """Close a financial year: the numbers published for it become its final snapshot.
+
+    What was published: <home>/published/kpi_annual.csv (recorded first, so that the store is in
+    step with it), else the year's latest recorded version, else (nothing recorded yet) the KPIs of
+    run_manifest or of the warehouse. The final version keeps the manifest of the run that produced
+    those numbers, so that `outcomes reproduce` rebuilds exactly them; `closed_by` names the closing
+    run. Without a run_manifest one is built and written to <home>/runs/. Closing a closed year
+    again returns its current version: later changes arrive as corrections (record_publication)."""
+    from pipelines.audit.manifest import build_run_manifest, read_published, utc_now, write_run_manifest
+
     year = year_label(year)
-    rows = (run_manifest or {}).get("kpis")
-    if not rows:
-        from pipelines.audit.manifest import read_state
-        rows = read_state(home)[1]
-    values = _values_by_year(rows).get(year)
-    if not values:
-        raise UsageError(f"no KPIs for {year} to freeze")
+    if run_manifest is None:
+        run_manifest = build_run_manifest(home, run_id=f"close-{year_folder(year)}-{utc_now().replace(':', '')}")
+        run_manifest["manifest_path"] = str(write_run_manifest(home, run_manifest))
+    published = read_published(home)
     with _locked(home):
+        if published:
+            _record(home, published, run_manifest)
         existing = versions(home, year)
         last = existing[-1] if existing else None
-        if any(s.kind == "final" for s in existing):
-            if last.values() == values:
-                return last.id
-            return _write_version(home, year, values, "correction", run_manifest, last, note).id
-        return _write_version(home, year, values, "final", run_manifest, last, note).id
+        if any(v.kind == "final" for v in existing):
+            return last.id
+        if last is not None:
+            values, provenance = last.values(), last.run_manifest() or run_manifest
+        else:
+            rows = run_manifest.get("kpis")
+            if not rows:
+                from pipelines.audit.manifest import read_state
+                rows = read_state(home)[1]
+            values, provenance = _values_by_year(rows).get(year), run_manifest
+        if not values:
+            raise UsageError(f"no KPIs for {year} to freeze")
+        closed_by = {k: run_manifest.get(k) for k in ("run_id", "written_at", "manifest_path")}
+        return _write_version(home, year, values, "final", provenance, last, note, closed_by=closed_by).id
 
 
 def render_list(snapshots: list[Snapshot]) -> str:
