@@ -26,7 +26,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
 # Commands that live with their domain: each module exposes `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = ("pipelines.audit.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("pipelines.audit.cli", "pipelines.quality.cli")
 
 
 # --- running the pipeline -----------------------------------------------------------------------

@@ -25,19 +25,23 @@ def read_marts(con) -> dict:
     description="Self-contained Plotly HTML (no CDN, opens offline): an index of financial years and one "
                 "dashboard per year, with small-number suppression on by default. Written to <home>/dashboards.",
 )
-def commissioner_dashboard(outcomes: OutcomesResource) -> dg.MaterializeResult:
+def commissioner_dashboard(context, outcomes: OutcomesResource) -> dg.MaterializeResult:
     from dashboards import disclosure as dc
     from dashboards.page import render_dashboard
     from dashboards.quality import ledger_summary
     from pipelines.lib.contracts import SOURCES
+    from pipelines.quality.dashboard import dashboard_quality
+    from pipelines.quality.results import record_publication
 
     disclosure = dc.from_env()  # OUTCOMES_DISCLOSURE_CONTROL: on unless "off" (internal use only)
     home = outcomes.home_dir
     with outcomes.reader() as con:
         marts = read_marts(con)
-    quality = ledger_summary(marts["ledger"], SOURCES)
+        # only reached when every blocking check upstream passed: add the checks' warnings
+        quality = dashboard_quality(con, home, context.run.run_id, base=ledger_summary(marts["ledger"], SOURCES))
     index = render_dashboard(marts["kpi_annual"], marts["monthly"], home.dashboards, disclosure=disclosure,
                              category=marts["category"], funnel=marts["funnel"], quality=quality)
+    record_publication(context, home, "dashboards", path=str(index))
     return dg.MaterializeResult(metadata={
         "index": dg.MetadataValue.path(str(index)),
         "years": marts["kpi_annual"]["financial_year"].nunique(),

@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import MANIFEST_PATH, UNIT_TESTS, build_args
+from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource
 
 
@@ -18,6 +19,26 @@ class OutcomesTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2 else None
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dbt data tests are asset checks (enable_asset_checks); a test of severity error is
+        blocking (dagster-dbt's default, kept: a failure also fails the dbt step, so nothing
+        downstream runs), severity warn is not. The description is the test's own, or says
+        which test on which column it is, for the quality report."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return spec._replace(description=dbt_test_description(manifest["nodes"].get(unique_id, {})))
+
+
+def dbt_test_description(test: Mapping[str, Any]) -> str:
+    text = (test.get("description") or "").strip()
+    if not text:
+        meta = test.get("test_metadata") or {}
+        column = test.get("column_name")
+        model = (test.get("attached_node") or "").rsplit(".", 1)[-1]
+        text = f"dbt test {meta.get('name') or test.get('name')} on {model}{'.' + column if column else ''}"
+    return text
 
 
 TRANSLATOR = OutcomesTranslator(settings=DagsterDbtTranslatorSettings(
@@ -38,4 +59,6 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: Ou
     home = outcomes.home_dir
     os.environ["OUTCOMES_WAREHOUSE"] = str(home.warehouse)
     with warehouse_lock(home.warehouse, exclusive=True):
-        yield from dbt.cli(build_args(), context=context, target_path=home.dbt_target).stream()
+        # each dbt test's result is also recorded for the quality report (pipelines.quality)
+        yield from record_dbt_events(context, home, dbt.cli(build_args(), context=context,
+                                                            target_path=home.dbt_target).stream(), home.dbt_target)

@@ -5,6 +5,7 @@ import dagster as dg
 
 from pipelines.assets.raw import raw_key
 from pipelines.lib.contracts import SOURCES
+from pipelines.quality.results import KIND_META, record_check
 from pipelines.resources import OutcomesResource
 
 SOURCE_TABLES = {
@@ -18,9 +19,16 @@ SOURCE_TABLES = {
 def row_conservation_failures(con, source: str) -> list[str]:
     """Files where read != loaded + rejected, or where raw.* holds a different number of rows
     than the ledger says were loaded, or the rejected-row log disagrees with the ledger."""
+    return [f"{r['file_path']}: read {r['rows_read']}, loaded {r['rows_loaded']}, rejected {r['rows_rejected']}; "
+            f"rows in raw {r['rows_in_raw']}, in rejected log {r['rows_in_rejected_log']}"
+            for r in row_conservation_rows(con, source)]
+
+
+def row_conservation_rows(con, source: str) -> list[dict]:
+    """The failing files as rows (file_path and counts only: the ledger holds no values)."""
     union = " UNION ALL ".join(
         f"SELECT file_sha256, count(*) AS n FROM raw.{t} GROUP BY 1" for t in SOURCE_TABLES[source])
-    rows = con.execute(f"""
+    cur = con.execute(f"""
         WITH raw_counts AS (SELECT file_sha256, sum(n) AS n FROM ({union}) GROUP BY 1),
              rejected AS (SELECT file_sha256, count(*) AS n FROM ledger.rejected_rows
                           WHERE source = $source GROUP BY 1)
@@ -32,23 +40,30 @@ def row_conservation_failures(con, source: str) -> list[str]:
         WHERE f.source = $source AND f.status = 'loaded'
           AND (f.rows_read <> f.rows_loaded + f.rows_rejected
                OR coalesce(r.n, 0) <> f.rows_loaded OR coalesce(j.n, 0) <> f.rows_rejected)
-        ORDER BY 1""", {"source": source}).fetchall()
-    return [f"{p}: read {rd}, loaded {ld}, rejected {rj}; rows in raw {nr}, in rejected log {nj}"
-            for p, rd, ld, rj, nr, nj in rows]
+        ORDER BY 1""", {"source": source})
+    cols = ["file_path", "rows_read", "rows_loaded", "rows_rejected", "rows_in_raw", "rows_in_rejected_log"]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
 
 
 def build_row_conservation_check(source: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=raw_key(source), name="row_conservation", blocking=True,
-        description="For every loaded file: rows read = loaded + rejected, and raw.* and the "
+        asset=raw_key(source), name="row_conservation", blocking=True, metadata={KIND_META: "python"},
+        description="Reconciliation: for every loaded file, rows read = loaded + rejected, and raw.* and the "
                     "rejected-row log hold exactly those rows.",
     )
-    def _check(outcomes: OutcomesResource) -> dg.AssetCheckResult:
+    def _check(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
         with outcomes.reader() as con:
-            failures = row_conservation_failures(con, source)
+            rows = row_conservation_rows(con, source)
             files = con.execute("SELECT count(*) FROM ledger.files WHERE source = ?", [source]).fetchone()[0]
-        return dg.AssetCheckResult(passed=not failures, metadata={
+        failures = [f"{r['file_path']}: read {r['rows_read']}, loaded {r['rows_loaded']}, rejected {r['rows_rejected']}; "
+                    f"rows in raw {r['rows_in_raw']}, in rejected log {r['rows_in_rejected_log']}" for r in rows]
+        result = dg.AssetCheckResult(passed=not failures, metadata={
             "files_in_ledger": files, "failing_files": failures[:20]})
+        return record_check(
+            context, outcomes.home_dir, result, kind="python",
+            data=f"ledger.files, ledger.rejected_rows and raw tables of {source}: {files:,} file(s) in the ledger",
+            failures=[{"what": "rows read <> loaded + rejected, or raw.* / the rejected-row log disagree with the "
+                               "ledger", "severity": "error", "count": len(rows), "samples": rows[:5]}] if rows else [])
 
     return _check
 

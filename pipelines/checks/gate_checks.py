@@ -1,0 +1,58 @@
+"""A blocking failure holds until the check passes again, whatever a later run selects.
+
+Every blocking check gates publication in the run that evaluates it. A run that selects only
+part of the graph (the landing sensor runs the sources that changed and what is downstream)
+does not evaluate the checks of the other sources, so by itself it would publish over a
+failure found earlier. This check, on kpi_annual and blocking like the others, looks up the
+latest evaluation of every blocking check that is not part of the current run: if one failed
+with severity ERROR and has not passed since, publication stays withheld, naming it. The latest
+evaluations come from the quality records (<home>/quality/latest_by_check.json), which every
+run writes, so this holds for `outcomes` runs (an in-memory Dagster instance) and daemon runs.
+"""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.quality.results import KIND_META, checks_in_run, full_asset_graph, load_latest, record_check
+from pipelines.resources import OutcomesResource
+
+NAME = "no_outstanding_blocking_failures"
+
+
+def outstanding_failures(context, home) -> tuple[list[dict], int]:
+    """(blocking checks outside this run whose latest evaluation failed, number looked up).
+    The latest evaluations are the quality records under <home>/quality (every run's, whether
+    it ran in `outcomes`' in-memory Dagster instance or under the daemon)."""
+    graph = full_asset_graph(context)  # every check defined, not only this run's
+    me = dg.AssetCheckKey(dg.AssetKey("kpi_annual"), NAME)
+    in_run = checks_in_run(context, graph)
+    outside = sorted((k for k in graph.asset_check_keys
+                      if k != me and k not in in_run and graph.get_check_spec(k).blocking), key=str)
+    latest = load_latest(home)
+    failed = []
+    for key in outside:
+        check = f"{key.asset_key.to_user_string()}:{key.name}"
+        rec = latest.get(check)
+        if rec and rec.get("blocks"):
+            failed.append({"check": check, "run_id": rec.get("run_id"), "at": rec.get("at")})
+    return failed, len(outside)
+
+
+@dg.asset_check(
+    asset=dg.AssetKey("kpi_annual"), name=NAME, blocking=True, metadata={KIND_META: "python"},
+    description="Blocking: no blocking check outside this run failed in an earlier run without passing since "
+                "(a partial run cannot publish over an earlier failure).",
+)
+def no_outstanding_blocking_failures(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
+    failed, looked_up = outstanding_failures(context, outcomes.home_dir)
+    result = dg.AssetCheckResult(passed=not failed, metadata={
+        "checks_outside_this_run": looked_up, "outstanding": [f["check"] for f in failed]})
+    failures = [{"what": f"{f['check']} failed in run {f['run_id']} ({f['at']}) and has not passed since; "
+                         "it is not part of this run", "severity": "error", "count": None, "samples": []}
+                for f in failed]
+    data = (f"latest evaluations of the {looked_up} blocking check(s) not in this run" if looked_up
+            else "every blocking check is part of this run: nothing outstanding to look up")
+    return record_check(context, outcomes.home_dir, result, kind="python", data=data, failures=failures)
+
+
+gate_checks = [no_outstanding_blocking_failures]

@@ -1,0 +1,148 @@
+"""The Great Expectations suites (expectations/*.yml) say what the contract says.
+
+No pipeline run and no Great Expectations import: the suite files are parsed and compared
+with the code's single statements of the contract (pipelines/lib/contracts.py, the raw DDL in
+pipelines/lib/warehouse.py), so a contract change that forgets a suite fails here.
+"""
+from __future__ import annotations
+
+import pytest
+
+from pipelines.lib import contracts as c
+from pipelines.lib.warehouse import RAW_TABLES, columns
+from pipelines.quality.suites import DUCKDB_DTYPES, SEVERITIES, load_suites, parse_suite, suite_paths
+
+SUITES = {s.name: s for s in load_suites()}
+RAW = {name: s for name, s in SUITES.items() if s.scope == "new_files"}
+LINEAGE_TYPES = {"file_path": "VARCHAR", "line_number": "INTEGER", "file_sha256": "VARCHAR", "loaded_at": "TIMESTAMP"}
+
+CODE_SETS = {  # (table, column) -> the contract's code set
+    ("visits", "site_code"): c.SITE_CODES,
+    ("visits", "visitor_type"): c.VISITOR_TYPES,
+    ("visits", "purpose"): c.PURPOSES,
+    ("visits", "status"): c.VISIT_STATUSES,
+    ("pathway_contacts", "mode"): c.CONTACT_MODES,
+    ("pathway_contacts", "outcome"): c.CONTACT_OUTCOMES,
+    ("pathway_prescriptions", "category"): c.PRESCRIPTION_CATEGORIES,
+    ("pathway_prescriptions", "status"): c.PRESCRIPTION_STATUSES,
+    ("wellbeing_calls", "direction"): c.CALL_DIRECTIONS,
+    ("wellbeing_calls", "outcome"): c.CALL_OUTCOMES,
+    ("zoom_meetings", "participant_form"): {"per_join", "unique_users"},
+}
+
+
+def expectations(suite, type_: str, column: str | None = None) -> list[dict]:
+    return [e for e in suite.expectations if e["type"] == type_
+            and (column is None or e["kwargs"].get("column") == column)]
+
+
+def test_one_suite_per_raw_table_and_per_kpi_mart():
+    assert set(RAW) == {f"raw_{t}" for t in RAW_TABLES}
+    assert {n for n, s in SUITES.items() if s.scope == "whole_table"} == {"kpi_annual", "mart_monthly_by_site"}
+    assert len(suite_paths()) == len(SUITES)
+
+
+def test_every_suite_names_its_asset_check_and_every_expectation_its_severity_and_rule():
+    checks = set()
+    for s in SUITES.values():
+        assert s.check.startswith("ge_"), s.name
+        checks.add(("/".join(s.asset), s.check))
+        assert s.description
+        for e in s.expectations:
+            assert e["meta"]["severity"] in SEVERITIES and e["meta"]["rule"], (s.name, e)
+    assert len(checks) == len(SUITES)
+
+
+def test_suites_are_checks_on_existing_assets():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
+    for s in SUITES.values():
+        assert f"{'/'.join(s.asset)}:{s.check}" in keys
+        spec = graph.get_check_spec(next(k for k in graph.asset_check_keys
+                                         if k.name == s.check and k.asset_key == s.asset_key))
+        assert spec.blocking, s.name
+
+
+@pytest.mark.parametrize("table", sorted(RAW_TABLES))
+def test_raw_suite_columns_and_types_are_the_warehouse_ddl(table):
+    s = RAW[f"raw_{table}"]
+    assert s.table == f"raw.{table}"
+    [cols] = expectations(s, "expect_table_columns_to_match_ordered_list")
+    assert cols["kwargs"]["column_list"] == columns(table) + list(s.derived_columns)
+    ddl = {**dict(col.split()[:2] for col in RAW_TABLES[table].split(", ")), **LINEAGE_TYPES}
+    typed = {e["kwargs"]["column"]: e for e in expectations(s, "expect_column_values_to_be_of_type")}
+    assert set(typed) == set(columns(table)), "every column has a type expectation"
+    for col, e in typed.items():
+        assert e["meta"]["duckdb_type"] == ddl[col], col
+        assert e["kwargs"]["type_"] == DUCKDB_DTYPES[ddl[col]][1], col
+        assert e["meta"]["severity"] == "error"
+
+
+@pytest.mark.parametrize("table,column", sorted(CODE_SETS))
+def test_raw_suite_code_sets_are_the_contract(table, column):
+    [e] = expectations(RAW[f"raw_{table}"], "expect_column_values_to_be_in_set", column)
+    assert set(e["kwargs"]["value_set"]) == set(CODE_SETS[(table, column)])
+    assert e["meta"]["severity"] == "error"
+
+
+@pytest.mark.parametrize("table", sorted(RAW_TABLES))
+def test_raw_suite_requires_ids_lineage_and_dates_not_after_loading(table):
+    s = RAW[f"raw_{table}"]
+    not_null = {e["kwargs"]["column"] for e in expectations(s, "expect_column_values_to_not_be_null")}
+    ids = {"visits": {"visit_id"}, "zoom_meetings": {"meeting_id", "start_time"},
+           "zoom_participants": {"meeting_id", "start_time"}, "pathway_contacts": {"contact_id", "contact_date"},
+           "pathway_prescriptions": {"prescription_id", "contact_id", "created_date"},
+           "wellbeing_calls": {"call_id", "call_started_at_utc"}}[table]
+    assert ids | {"file_path", "line_number", "file_sha256", "loaded_at"} <= not_null
+    future = [e for e in expectations(s, "expect_column_pair_values_a_to_be_greater_than_b")
+              if e["kwargs"]["column_A"] in ("loaded_at", "check_loaded_at_london", "check_loaded_on_london")]
+    dated = {col for col, typ in (col.split()[:2] for col in RAW_TABLES[table].split(", "))
+             if typ in ("TIMESTAMP", "DATE")}
+    assert {e["kwargs"]["column_B"] for e in future} == dated, "every date is compared with the load time"
+    assert all(e["meta"]["severity"] == "error" for e in future)
+    for col in [x for x in columns(table) if "duration" in x]:
+        [between] = expectations(s, "expect_column_values_to_be_between", col)
+        assert between["kwargs"]["min_value"] == 0
+    assert [e["kwargs"]["column_list"] for e in expectations(s, "expect_compound_columns_to_be_unique")] \
+        == [["file_sha256", "line_number"]]
+
+
+def test_every_pseudonym_column_must_look_like_a_pseudonym():
+    for table, cols in RAW_TABLES.items():
+        for col in [x.split()[0] for x in cols.split(", ") if "pseudonym" in x]:
+            [e] = expectations(RAW[f"raw_{table}"], "expect_column_values_to_match_regex", col)
+            assert e["kwargs"]["regex"] == "^[0-9a-f]{16}$" and e["meta"]["severity"] == "error"
+
+
+def test_kpi_annual_suite_covers_every_contract_kpi():
+    s = SUITES["kpi_annual"]
+    for kpi in c.KPIS:
+        assert f" AS {kpi}" in s.query.replace("  ", " ") or f"AS {kpi}\n" in s.query, kpi
+        if kpi in c.RATIO_KPIS:
+            [b] = expectations(s, "expect_column_values_to_be_between", kpi)
+            assert b["kwargs"]["min_value"] >= 0 and b["kwargs"]["max_value"] > 0
+        else:
+            assert expectations(s, "expect_column_values_to_not_be_null", kpi), kpi
+            [b] = expectations(s, "expect_column_values_to_be_between", kpi)
+            assert b["kwargs"]["min_value"] == 0 and b["meta"]["severity"] == "error"
+    complete = {e["kwargs"]["column"] for e in expectations(s, "expect_column_values_to_be_between")
+                if e["kwargs"].get("min_value") == 12 == e["kwargs"].get("max_value")}
+    assert complete == {"kpi_rows", "distinct_kpis", "contract_kpi_rows"}
+
+
+def test_a_suite_without_severity_is_refused(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(RAW["raw_visits"].text.replace("severity: error, ", "", 1))
+    with pytest.raises(ValueError, match="severity"):
+        parse_suite(bad)
+
+
+def test_suite_fingerprint_changes_with_the_file(tmp_path):
+    s = RAW["raw_visits"]
+    other = tmp_path / "raw_visits.yml"
+    other.write_text(s.text + "# a comment\n")
+    assert parse_suite(other).fingerprint != s.fingerprint
+    other.write_text(s.text)
+    assert parse_suite(other).fingerprint == s.fingerprint
