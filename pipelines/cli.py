@@ -83,6 +83,8 @@ def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None) -> 
 
 
 def summarise_run(result) -> dict:
+    from dagster import AssetCheckSeverity
+
     ingested, failed_checks, materialized = {}, [], []
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
@@ -92,7 +94,7 @@ def summarise_run(result) -> dict:
                 ingested[mat.asset_key.path[1]] = {k: v.value for k, v in mat.metadata.items()}
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
-            if not ev.passed:
+            if not ev.passed and ev.severity == AssetCheckSeverity.ERROR:  # warnings do not fail a run
                 failed_checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     return {"success": result.success, "run_id": result.run_id, "ingested": ingested, "materialized": materialized,
