@@ -1,0 +1,208 @@
+"""Personal data and the pseudonymisation key, on a demo run (scale 0.05).
+
+The raw identifiers are read back from the demo exports, the only place they exist: every
+e-mail in the Zoom reports (participants and hosts), every display name and parenthesised
+original name, every service_user_ref of the call logs. Then ONE pipeline run is searched:
+
+- every table and view of every schema of the warehouse (raw, ledger and the dbt models);
+- every file under the home but secret.key and the warehouse itself: dashboards (the inlined
+  plotly.js once, by tokens), percent-decoded CSV downloads, run records, snapshots, dbt
+  target and logs, the quality report, the published KPIs, the Dagster folder;
+- the run's stdout and stderr.
+
+The key: owner-only (0600), its hex in no file, log, output or table; a home that holds data
+but lost its key refuses to run (non-zero exit, the reason on stderr) and creates no new key.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+import duckdb
+import pytest
+
+from pipelines.demo.generator import write_demo_landing
+from tests.support import REPO, kpis
+
+pytestmark = pytest.mark.slow
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+WORD = re.compile(r"[a-z0-9]+")
+ENV = {**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"}
+
+
+def personal_identifiers(landing: Path) -> dict[str, set[str]]:
+    """E-mails, names (display and original, normalised) and service_user_refs of the raw exports."""
+    emails, names, refs = set(), set(), set()
+    for f in (landing / "zoom").rglob("*.csv"):
+        text = f.read_bytes().decode("utf-8-sig", "replace")
+        emails |= {e.lower() for e in EMAIL.findall(text)}
+        participants = False
+        for row in csv.reader(text.splitlines()):
+            if not row or not any(c.strip() for c in row):
+                participants = False
+            elif row[0].startswith("Name (Original Name)"):
+                participants = True
+            elif participants:
+                m = re.fullmatch(r"\s*(.*?)\s*(?:\((.*)\))?\s*", row[0])
+                names |= {" ".join(WORD.findall(n.lower())) for n in m.groups() if n and n.strip()}
+    for f in (landing / "wellbeing_calls").rglob("*.csv"):
+        with f.open(encoding="utf-8-sig", newline="", errors="replace") as fh:
+            for r in csv.DictReader(fh):
+                if (r.get("service_user_ref") or "").strip():
+                    refs.add(r["service_user_ref"].strip().lower())
+    return {"emails": emails, "names": {n for n in names if " " in n}, "service_user_refs": refs}
+
+
+class Scanner:
+    """Finds identifiers in text: e-mails and refs as tokens, names as whole-word phrases."""
+
+    def __init__(self, ids: dict[str, set[str]]):
+        self.emails, self.refs = ids["emails"], ids["service_user_refs"]
+        self.locals = {e.split("@")[0] for e in self.emails if len(e.split("@")[0]) >= 6}
+        self.names: dict[str, set[tuple[str, ...]]] = {}
+        for n in ids["names"]:
+            words = tuple(n.split())
+            self.names.setdefault(words[0], set()).add(words)
+
+    def find(self, text: str) -> set[str]:
+        low = text.lower()
+        found = {f"email {e}" for e in set(EMAIL.findall(low)) & self.emails}
+        tokens = set(re.findall(r"[\w.%+'-]+", low))
+        found |= {f"email local part {t}" for t in tokens & self.locals}
+        found |= {f"service_user_ref {t}" for t in set(re.findall(r"\w+", low)) & self.refs}
+        words = WORD.findall(low)
+        for i, w in enumerate(words):
+            for name in self.names.get(w, ()):
+                if tuple(words[i:i + len(name)]) == name:
+                    found.add(f"name {' '.join(name)}")
+        return found
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("personal-data")
+    landing, home = root / "landing", root / "home"
+    write_demo_landing(landing, scale=0.05)
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing), "--home", str(home)],
+                          cwd=REPO, env=ENV, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    ids = personal_identifiers(landing)
+    return dict(landing=landing, home=home, proc=proc, ids=ids, scanner=Scanner(ids))
+
+
+def warehouse_text(home: Path) -> dict[str, str]:
+    """Every table and view of every schema, as text."""
+    out = {}
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        relations = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                                "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+                                "WHERE database_name = current_database() AND NOT internal").fetchall()
+        for schema, rel in relations:
+            rows = con.execute(f'SELECT * FROM "{schema}"."{rel}"').fetchall()
+            out[f"{schema}.{rel}"] = "\n".join("\t".join("" if v is None else str(v) for v in r) for r in rows)
+    return out
+
+
+def home_files(home: Path) -> list[Path]:
+    skip = {"secret.key", "warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.lock"}
+    return sorted(p for p in home.rglob("*") if p.is_file() and p.name not in skip)
+
+
+def file_text(path: Path) -> str:
+    from plotly.offline import get_plotlyjs
+
+    text = path.read_bytes().decode("utf-8", "replace")
+    text = text.replace(get_plotlyjs(), " ")  # the library: the same in every page, checked once below
+    return text + "\n" + unquote(text)  # CSV downloads are percent-encoded data: links
+
+
+def test_the_scan_knows_what_to_look_for_and_finds_it(demo, tmp_path):
+    ids = demo["ids"]
+    assert len(ids["emails"]) > 200 and len(ids["names"]) > 200 and len(ids["service_user_refs"]) > 200
+    assert any(e.endswith("@merseycare.nhs.uk") for e in ids["emails"])  # hosts and staff are people too
+    assert "joanne bloggs" in ids["names"] and "jo b" in ids["names"]  # renamed: display and original name
+    email, name, ref = sorted(ids["emails"])[0], sorted(ids["names"])[0], sorted(ids["service_user_refs"])[0]
+    planted = f"x\t{name.title()}\t{email.upper().replace('@', '%40')}\t{ref.upper()}."
+    found = demo["scanner"].find(planted + "\n" + unquote(planted))
+    assert {f"email {email}", f"name {name}", f"service_user_ref {ref}"} <= found
+
+
+def test_no_personal_data_in_any_table_or_view_of_the_warehouse(demo):
+    tables = warehouse_text(demo["home"])
+    schemas = {name.split(".")[0] for name in tables}
+    assert {"raw", "ledger", "main"} <= schemas, schemas
+    assert len(tables) >= 20
+    leaks = {name: sorted(hits) for name, text in tables.items() if (hits := demo["scanner"].find(text))}
+    assert not leaks, leaks
+
+
+def test_no_personal_data_in_any_file_under_the_home(demo):
+    files = home_files(demo["home"])
+    names = {p.relative_to(demo["home"]).parts[0] for p in files}
+    assert {"dashboards", "logs", "dbt", "runs"} <= names, names
+    leaks = {}
+    for p in files:
+        if hits := demo["scanner"].find(file_text(p)):
+            leaks[str(p.relative_to(demo["home"]))] = sorted(hits)[:5]
+    assert not leaks, leaks
+
+
+def test_the_inlined_plotly_library_holds_no_identifier(demo):
+    from plotly.offline import get_plotlyjs
+
+    low = get_plotlyjs().lower()
+    assert not set(EMAIL.findall(low)) & demo["ids"]["emails"]
+    assert not set(re.findall(r"\w+", low)) & demo["ids"]["service_user_refs"]
+
+
+def test_no_personal_data_in_the_run_output(demo):
+    out = demo["proc"].stdout + "\n" + demo["proc"].stderr
+    assert "2021/22" in out
+    assert not demo["scanner"].find(out)
+
+
+def test_the_key_is_owner_only_and_never_written_anywhere_else(demo):
+    key_file = demo["home"] / "secret.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    assert not [p for p in home_files(demo["home"]) if key in p.read_bytes().decode("utf-8", "replace").lower()]
+    assert key not in (demo["proc"].stdout + demo["proc"].stderr).lower()
+    assert not [name for name, text in warehouse_text(demo["home"]).items() if key in text.lower()]
+    assert not [p for p in demo["home"].rglob(".secret*")]  # no stray temporary copy of the key
+
+
+def test_a_home_with_data_but_no_key_refuses_to_run(demo, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(demo["home"], home, ignore=shutil.ignore_patterns("dbt", "dagster"))
+    (home / "secret.key").unlink()
+    pages = {p.name: p.read_bytes() for p in (home / "dashboards").glob("*.html")}
+    before = kpis(home)
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(demo["landing"]),
+                           "--home", str(home)], cwd=REPO, env=ENV, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "pseudonymisation key" in proc.stderr and "is missing" in proc.stderr
+    assert "outcomes: " in proc.stderr.strip().splitlines()[-1]  # the last line says the run did not complete
+    assert not (home / "secret.key").exists()  # never a silent new key
+    assert {p.name: p.read_bytes() for p in (home / "dashboards").glob("*.html")} == pages  # nothing re-published
+    assert kpis(home) == before
+
+
+def test_a_damaged_key_stops_ingestion_before_anything_is_written(demo, tmp_path):
+    from pipelines.lib.pseudonym import SecretInvalid
+    from pipelines.resources import OutcomesResource
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy2(demo["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    (home / "secret.key").write_text("")  # what a crash used to leave behind
+    with pytest.raises(SecretInvalid, match="damaged"):
+        OutcomesResource(home=str(home), landing=str(demo["landing"])).pseudonymiser()
