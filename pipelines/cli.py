@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from pipelines.audit.manifest import record_run
+from pipelines.audit.snapshots import format_value  # one CSV format for `kpis` and snapshots
 from pipelines.lib.contracts import KPIS, RATIO_KPIS
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
@@ -128,13 +129,6 @@ def read_kpis(home: Home, year: str | None = None) -> list[tuple[str, str, float
             raise UsageError(f"no KPIs for {year}; years with data: {', '.join(years) or 'none'}")
     order = {k: i for i, k in enumerate(KPIS)}
     return sorted(rows, key=lambda r: (r[0], order.get(r[1], len(order)), r[1]))
-
-
-def format_value(kpi: str, value: float | None) -> str:
-    """Counts as integers; ratios unrounded (shortest exact repr); NULL as empty."""
-    if value is None:
-        return ""
-    return repr(float(value)) if kpi in RATIO_KPIS else str(int(value))
 
 
 def render_kpis(rows: list[tuple[str, str, float | None]], fmt: str) -> str:
