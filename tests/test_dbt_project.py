@@ -45,7 +45,7 @@ def test_dbt_unit_tests_pass(tmp_path):
     warehouse = tmp_path / "wh.duckdb"
     with connect(warehouse):  # creates the empty raw and ledger tables
         pass
-    dbt = str(Path(__import__("sys").executable).with_name("dbt"))
+    dbt = str(d.dbt_executable())  # as the pipeline runs it: through outcomes-dbt
     env = d.dbt_env(warehouse)
     for args in (["run", "--quiet"], d.unit_test_args()):
         proc = subprocess.run([dbt, *args, *d.base_args(tmp_path / "target")], env=env,

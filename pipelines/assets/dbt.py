@@ -7,6 +7,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.lib.dbt_guard import PARENT_PID_ENV
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import MANIFEST_PATH, UNIT_TESTS, build_args
 from pipelines.quality.results import record_dbt_events
@@ -58,6 +59,10 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: Ou
 
     home = outcomes.home_dir
     os.environ["OUTCOMES_WAREHOUSE"] = str(home.warehouse)
+    # DbtCliResource starts `outcomes-dbt` with os.environ: the guard checks that this process,
+    # its parent, is still alive once it will be killed with it (pipelines/lib/dbt_guard.py).
+    # dbt is started and streamed to the end in this thread, as the guard needs.
+    os.environ[PARENT_PID_ENV] = str(os.getpid())
     with warehouse_lock(home.warehouse, exclusive=True):
         # each dbt test's result is also recorded for the quality report (pipelines.quality)
         yield from record_dbt_events(context, home, dbt.cli(build_args(), context=context,

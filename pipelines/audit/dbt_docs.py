@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_env, dbt_vars
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_env, dbt_executable, dbt_vars
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 
@@ -46,7 +45,7 @@ def generate_docs(home: Home) -> Path:
     from pipelines.audit.db import _shared_lock
 
     target = home.root / "dbt" / "docs-target"
-    dbt = Path(sys.executable).with_name("dbt")
+    dbt = dbt_executable()  # dies with us: it reads the warehouse under our shared lock
     with tempfile.TemporaryDirectory(prefix="outcomes-docs-profile-") as profiles:
         # dbt names the database after the warehouse file's stem: attach it under that name.
         Path(profiles, "profiles.yml").write_text(PROFILE.format(alias=home.warehouse.stem))

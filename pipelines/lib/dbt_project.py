@@ -9,11 +9,11 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.lib.contracts import DEFAULT_STAFF_DOMAINS
+from pipelines.lib.dbt_guard import PARENT_PID_ENV, guard_executable
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -44,9 +44,17 @@ def base_args(target_path: Path | None = None) -> list[str]:
     return args
 
 
+def dbt_executable() -> Path:
+    """What we run as dbt: `outcomes-dbt` (pipelines/lib/dbt_guard.py), the real dbt of this
+    environment killed when the process that started it dies, so that no dbt outlives the
+    warehouse lock its parent held. Start it from a thread that waits for it (see the guard)."""
+    return guard_executable()
+
+
 def dbt_env(warehouse: Path) -> dict[str, str]:
+    """The environment of a dbt subprocess started by this process (its pid: see dbt_guard)."""
     return {**os.environ, "OUTCOMES_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", PARENT_PID_ENV: str(os.getpid())}
 
 
 def project_fingerprint() -> str:
@@ -68,8 +76,7 @@ def prepare_manifest(force: bool = False) -> Path:
     """Run `dbt parse` when the project changed since the last manifest."""
     if force or not manifest_is_current():
         fingerprint = project_fingerprint()
-        dbt = Path(sys.executable).with_name("dbt")
-        cmd = [str(dbt), "parse", "--quiet", *base_args(DBT_PROJECT_DIR / "target")]
+        cmd = [str(dbt_executable()), "parse", "--quiet", *base_args(DBT_PROJECT_DIR / "target")]
         proc = subprocess.run(cmd, env=dbt_env(Path("/nonexistent/parse-only.duckdb")),
                               capture_output=True, text=True)
         if proc.returncode != 0:

@@ -1,0 +1,86 @@
+"""`outcomes-dbt`: dbt that dies with the process that started it.
+
+dbt runs as a child process of the pipeline (dagster-dbt's `DbtCliResource`, `dbt parse` in
+`outcomes prepare`, `dbt docs generate` in `outcomes docs`). The warehouse lock
+(pipelines/lib/locking.py) is held by that parent, not by dbt: its descriptor is not inherited
+(Python opens files close-on-exec). So when only the parent is SIGKILLed (`kill -9 PID`, the OOM
+killer), an orphaned `dbt build` would keep DuckDB's own file lock without our lock, and every
+new run or `outcomes kpis` would fail on `Could not set lock on file ...` until it ended.
+
+This entry point (a console script, so that it is a file `DbtCliResource(dbt_executable=...)`
+can name) asks Linux to SIGKILL it when its parent goes (prctl PR_SET_PDEATHSIG, which survives
+execve of a non-setuid program), checks that the parent has not already gone, then replaces
+itself with the real `dbt` beside `sys.executable` with the same arguments: same process, same
+pid, same exit code and output. On other systems it only execs dbt.
+
+Which thread is "the parent": Linux sends the signal when the *thread* that forked the child
+exits, not only when the whole process does. So the guard is sound only if dbt is spawned from a
+thread that lives as long as the dbt run. It is, for every caller (read in dagster 1.13 and
+dagster-dbt 0.29's sources):
+- dagster-dbt: `DbtCliResource.cli()` calls `DbtCliInvocation.run()`, which calls
+  `subprocess.Popen` directly in the caller's thread; `cli()` is called in our `dbt_models`
+  asset body (pipelines/assets/dbt.py), which consumes `.stream()` to the end in that same
+  thread (the stream's thread pool only fetches metadata; it starts no process). The version
+  probe `dbt --version` (`_cli_version`, `check_output`) also runs in that thread.
+- The asset body runs in the thread that executes the step: the definitions use the
+  in-process executor, which runs steps in the thread that executes the run (no thread per
+  step). That is the main thread of `outcomes run` (`execute_in_process`) and of
+  `dagster api execute_run` (a run launched by `dagster dev` or the daemon: `core_execute_run`
+  in the main thread; the cancellation and metrics threads start no step).
+- `dbt parse` and `dbt docs generate` run by `subprocess.run`, which waits in the calling thread.
+A caller that starts dbt from a short-lived worker thread would see dbt killed when that thread
+ends: run dbt there through `dbt` itself, not this guard.
+
+The race: if the parent died between fork and prctl, no signal will ever come. The parent puts
+its pid in OUTCOMES_DBT_PARENT_PID (`dbt_env()`, the dbt asset); the guard compares it with
+getppid() after prctl and exits 1 if they differ (without it, with the parent pid it saw at
+start). The variable is removed before exec, so nothing dbt starts inherits it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+PARENT_PID_ENV = "OUTCOMES_DBT_PARENT_PID"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def real_dbt() -> Path:
+    """The dbt of this environment: beside the Python that runs us (the venv may not be on PATH)."""
+    return Path(sys.executable).with_name("dbt")
+
+
+def guard_executable() -> Path:
+    """This guard as installed beside the Python of the running process (pyproject's scripts)."""
+    return Path(sys.executable).with_name("outcomes-dbt")
+
+
+def die_with_parent(expected_parent: int | None = None) -> None:
+    """SIGKILL this process when its parent (thread) goes; SystemExit(1) if it already has."""
+    import signal
+
+    expected = expected_parent if expected_parent is not None else os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            err = ctypes.get_errno()
+            raise SystemExit(f"outcomes-dbt: prctl(PR_SET_PDEATHSIG) failed: {os.strerror(err)}")
+    if os.getppid() != expected:
+        raise SystemExit(f"outcomes-dbt: parent process {expected} ended before dbt started; not running dbt")
+
+
+def exec_with_parent_death(argv: list[str]) -> None:
+    """Replace this process with `argv` (argv[0] a path), killed when our parent goes."""
+    raw = os.environ.pop(PARENT_PID_ENV, "")
+    die_with_parent(int(raw) if raw.isdigit() else None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
+
+
+def main() -> None:
+    dbt = str(real_dbt())
+    exec_with_parent_death([dbt, *sys.argv[1:]])

@@ -1,0 +1,159 @@
+"""`outcomes-dbt` (pipelines/lib/dbt_guard.py): the program it runs dies with its parent.
+
+`sleep 60` stands in for dbt. The pipeline-level proof is
+tests/test_reliability_crash.py::test_no_dbt_outlives_a_killed_run.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.lib import dbt_guard
+from pipelines.lib.dbt_project import dbt_env, dbt_executable
+from tests.support import REPO
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+
+GUARDED = ("from pipelines.lib.dbt_guard import exec_with_parent_death; "
+           "exec_with_parent_death(['/bin/sleep', '60'])")
+
+# A parent that starts the child (guarded or not, from its main thread or a thread that ends),
+# prints the child's pid and then waits to be killed.
+PARENT = """
+    import os, subprocess, sys, threading, time
+    guarded, in_thread = sys.argv[1] == "guarded", sys.argv[2] == "thread"
+    env = {**os.environ, "OUTCOMES_DBT_PARENT_PID": str(os.getpid())}
+    cmd = [sys.executable, "-c", sys.argv[3]] if guarded else ["/bin/sleep", "60"]
+    kids = []
+
+    def start():
+        kids.append(subprocess.Popen(cmd, env=env))
+        deadline = time.monotonic() + 30  # until the guard has set up and exec'd the program
+        while time.monotonic() < deadline and not open(f"/proc/{kids[0].pid}/cmdline", "rb").read().startswith(b"/bin/sleep"):
+            time.sleep(0.02)
+    if in_thread:
+        t = threading.Thread(target=start)
+        t.start()
+        t.join()
+    else:
+        start()
+    print(kids[0].pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def start_parent(guarded: bool, in_thread: bool = False) -> tuple[subprocess.Popen, int]:
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(PARENT), "guarded" if guarded else "plain",
+                               "thread" if in_thread else "main", GUARDED],
+                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    deadline = time.monotonic() + 30
+    while _alive(child) and not _cmdline(child).startswith("/bin/sleep") and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the guard has exec'd the program (in the thread case it is dead by now)
+    return parent, child
+
+
+def kill_parent_and_wait(parent: subprocess.Popen, child: int, timeout: float = 5) -> bool:
+    """SIGKILL the parent only; whether the child is gone within `timeout`."""
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + timeout
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not _alive(child)
+
+
+def _cleanup(child: int) -> None:
+    try:
+        os.kill(child, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def test_the_guarded_program_dies_with_its_parent():
+    parent, child = start_parent(guarded=True)
+    try:
+        assert "sleep" in _cmdline(child)  # the guard replaced itself: same pid
+        assert kill_parent_and_wait(parent, child)
+    finally:
+        _cleanup(child)
+
+
+def test_without_the_guard_the_program_outlives_its_parent():
+    """The control: the check above can tell an orphan from a dead child."""
+    parent, child = start_parent(guarded=False)
+    try:
+        assert not kill_parent_and_wait(parent, child, timeout=1)
+    finally:
+        _cleanup(child)
+
+
+def test_the_signal_comes_when_the_forking_thread_ends():
+    """Why dbt must be started from a thread that waits for it (the guard's docstring): a child
+    forked by a thread that then ends is killed although its parent process lives on (here the
+    thread ends once the program runs)."""
+    parent, child = start_parent(guarded=True, in_thread=True)
+    try:
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _alive(child) and parent.poll() is None
+    finally:
+        _cleanup(child)
+        parent.kill()
+        parent.wait()
+
+
+def test_a_parent_gone_before_the_guard_started_means_no_program(tmp_path):
+    """The race: the parent died between fork and prctl. The expected parent is not ours."""
+    marker = tmp_path / "ran"
+    code = (f"from pipelines.lib.dbt_guard import exec_with_parent_death; "
+            f"exec_with_parent_death(['/usr/bin/touch', {str(marker)!r}])")
+    env = {**os.environ, "PYTHONPATH": str(REPO), dbt_guard.PARENT_PID_ENV: "1"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1 and "ended before dbt started" in proc.stderr
+    assert not marker.exists()
+    env[dbt_guard.PARENT_PID_ENV] = str(os.getpid())  # the right parent: it runs
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert marker.exists()
+
+
+def test_the_parent_pid_is_not_passed_on_to_the_program():
+    code = ("from pipelines.lib.dbt_guard import exec_with_parent_death; "
+            "exec_with_parent_death(['/usr/bin/env'])")
+    env = {**os.environ, "PYTHONPATH": str(REPO), dbt_guard.PARENT_PID_ENV: str(os.getpid())}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert dbt_guard.PARENT_PID_ENV not in out
+
+
+def test_every_dbt_we_start_goes_through_the_guard():
+    from pipelines.resources import dbt_resource
+
+    guard = Path(sys.executable).with_name("outcomes-dbt")
+    assert guard.exists(), "the outcomes-dbt entry point is missing: run `make setup`"
+    assert dbt_executable() == guard and dbt_resource().dbt_executable == str(guard)
+    assert dbt_guard.real_dbt() == Path(sys.executable).with_name("dbt")
+    assert dbt_env(Path("/x.duckdb"))[dbt_guard.PARENT_PID_ENV] == str(os.getpid())
