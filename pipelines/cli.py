@@ -2,7 +2,8 @@
 
 Exit codes: 0 the command completed (a run with quarantined files or rejected rows still
 completed); 1 the run failed or a blocking check stopped publication; 2 bad usage or input
-(missing landing folder, no warehouse yet). Errors are one line on stderr.
+(missing landing folder, no warehouse yet, a home that holds data without its whole key).
+Errors are one line on stderr.
 """
 from __future__ import annotations
 
@@ -55,10 +56,22 @@ def dagster_instance(home: Home):
     return DagsterInstance.from_config(str(home.dagster))
 
 
+def check_key(home: Home) -> None:
+    """A home that holds data needs its pseudonymisation key, whole: one line before the job
+    starts (ingestion would refuse it too, but inside Dagster's step failures)."""
+    from pipelines.lib.pseudonym import SecretInvalid, SecretMissing, check_secret
+
+    try:
+        check_secret(home.secret, create=home.is_new)
+    except (SecretMissing, SecretInvalid) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None) -> dict:
     """Run the asset graph (or a selection of it) in process against `landing`, state under `home`."""
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist or is not a folder")
+    check_key(home)
     from pipelines.lib.dbt_project import prepare_manifest
 
     prepare_manifest()

@@ -32,8 +32,7 @@ class OutcomesResource(dg.ConfigurableResource):
 
     def pseudonymiser(self) -> Pseudonymiser:
         home = self.home_dir
-        is_new = not home.warehouse.exists()
-        return Pseudonymiser(load_or_create_secret(home.secret, create=is_new))
+        return Pseudonymiser(load_or_create_secret(home.secret, create=home.is_new))
 
     @contextmanager
     def writer(self):

@@ -11,7 +11,8 @@ original name, every service_user_ref of the call logs. Then ONE pipeline run is
 - the run's stdout and stderr.
 
 The key: owner-only (0600), its hex in no file, log, output or table; a home that holds data
-but lost its key refuses to run (non-zero exit, the reason on stderr) and creates no new key.
+but lost its key refuses to run (exit 2, the reason in one line on stderr, before the Dagster
+job starts) and creates no new key.
 """
 from __future__ import annotations
 
@@ -189,12 +190,14 @@ def test_a_home_with_data_but_no_key_refuses_to_run(demo, tmp_path):
     shutil.copytree(demo["home"], home, ignore=shutil.ignore_patterns("dbt", "dagster"))
     (home / "secret.key").unlink()
     pages = {p.name: p.read_bytes() for p in (home / "dashboards").glob("*.html")}
+    log = (home / "logs" / "last-run.log").read_bytes()
     before = kpis(home)
     proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(demo["landing"]),
                            "--home", str(home)], cwd=REPO, env=ENV, capture_output=True, text=True)
-    assert proc.returncode != 0
-    assert "pseudonymisation key" in proc.stderr and "is missing" in proc.stderr
-    assert "outcomes: " in proc.stderr.strip().splitlines()[-1]  # the last line says the run did not complete
+    assert proc.returncode == 2  # bad input, said in one line before the Dagster job starts
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("outcomes: pseudonymisation key ")
+    assert "is missing" in proc.stderr
+    assert (home / "logs" / "last-run.log").read_bytes() == log  # the job never started
     assert not (home / "secret.key").exists()  # never a silent new key
     assert {p.name: p.read_bytes() for p in (home / "dashboards").glob("*.html")} == pages  # nothing re-published
     assert kpis(home) == before

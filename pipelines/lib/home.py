@@ -25,6 +25,11 @@ class Home:
         return self.root / "secret.key"
 
     @property
+    def is_new(self) -> bool:
+        """No warehouse yet: holds no data, so a run may create the pseudonymisation key."""
+        return not self.warehouse.exists()
+
+    @property
     def dagster(self) -> Path:
         return self.root / "dagster"
 

@@ -38,6 +38,20 @@ def read_secret(path: Path) -> bytes:
     return key
 
 
+def _missing(path: Path) -> SecretMissing:
+    return SecretMissing(f"pseudonymisation key {path} is missing but this home already holds data; "
+                         "restore the key (pseudonyms would otherwise change)")
+
+
+def check_secret(path: Path, *, create: bool) -> None:
+    """What `load_or_create_secret(path, create=create)` would refuse, raised without creating
+    anything: for a check before a run starts (SecretMissing, SecretInvalid)."""
+    if path.exists():
+        read_secret(path)
+    elif not create:
+        raise _missing(path)
+
+
 def load_or_create_secret(path: Path, *, create: bool) -> bytes:
     """Read the key; create it (owner-only) only when the home is new.
 
@@ -49,9 +63,7 @@ def load_or_create_secret(path: Path, *, create: bool) -> bytes:
     if path.exists():
         return read_secret(path)
     if not create:
-        raise SecretMissing(
-            f"pseudonymisation key {path} is missing but this home already holds data; "
-            "restore the key (pseudonyms would otherwise change)")
+        raise _missing(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(KEY_BYTES)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
