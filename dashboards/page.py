@@ -13,7 +13,6 @@ import csv
 import html
 import io
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Mapping
@@ -22,6 +21,8 @@ from urllib.parse import quote
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
+
+from pipelines.lib.csv_safe import csv_safe  # CSV injection: every downloaded cell goes through it
 
 from . import disclosure as dc
 from . import figures as fg
@@ -65,20 +66,6 @@ def headline_values(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.D
     rate = dc.safe_ratio(v["wellbeing_successful_contacts"], v["wellbeing_calls"], disclosure=False)  # already controlled
     out["wellbeing_success_rate"] = dc.NOT_SHOWN_TEXT if rate is None else f"{rate:.0%}"
     return out
-
-
-# CSV injection (OWASP): a spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
-
-
-def csv_safe(cell) -> str:
-    """A cell no spreadsheet will run: text starting with = + - @ TAB or CR gets a leading single
-    quote. Numbers ("-0.5", "+53%") are not formulas and are left as they are."""
-    text = "" if cell is None else str(cell)
-    if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def kpi_csv(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> str:

@@ -478,7 +478,8 @@ def test_a_future_date_is_judged_against_the_load_time_not_the_clock(corpus):
 def test_csv_download_cells_are_neutralised():
     import pandas as pd
 
-    from dashboards.page import csv_safe, kpi_csv
+    from dashboards.page import kpi_csv
+    from pipelines.lib.csv_safe import csv_safe
 
     for f in FORMULAS + ("-", "\r=1"):
         assert csv_safe(f).startswith("'"), f
@@ -492,6 +493,27 @@ def test_csv_download_cells_are_neutralised():
     cells = [cell for row in rows for cell in row]
     assert not [cell for cell in cells if cell.startswith(("=", "+", "@", "\t", "\r"))], cells
     assert "'" + FORMULAS[0] in cells
+
+
+def test_trace_csv_cells_are_neutralised():
+    """Ingestion refuses formula-looking ids, so no real trace holds one (the pipeline-level test
+    below searches the trace CSVs); the trace CSV neutralises every cell all the same."""
+    from pipelines.audit.trace import Evidence, Trace, Unit, render_csv
+
+    f0, f1, f2, f3, f4 = FORMULAS
+    ev = Evidence("visit", "k", f"{f2}.csv", 3, "ab" * 32, True)
+    counted = Trace("visits", "2021/22", None, None, 1.0,
+                    [Unit("visits", "2021/22", "visit", f0, decided_by={"status": f1, "reason": f4, "duration": "-5"},
+                          evidence=[ev])])
+    excluded = Trace("visits", "2021/22", None, None, None,
+                     [Unit("visits", f3, "file", f1, rule="quarantined", detail=f0, evidence=[ev])], excluded=True)
+    for trace, planted in ((counted, {f0, f1, f2, f4}), (excluded, {f0, f1, f2, f3})):
+        rows = list(csv.reader(io.StringIO(render_csv([trace]))))
+        cells = [cell for row in rows[1:] for cell in row]
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r")) and c != "-5"], cells
+        assert trace.excluded or "-5" in cells  # a number is not a formula: left as it is
+        for f in planted:
+            assert any(c.startswith("'" + f) for c in cells), (f, cells)
 
 
 # --- pipeline level: one run over the demo landing zone with the corpus mixed in ----------------

@@ -25,6 +25,7 @@ from datetime import date
 
 from pipelines.audit.kpis import CATALOGUE, OWN_ROLE, components, file_in_scope
 from pipelines.lib.contracts import KPIS, RATIO_KPIS, SITE_CODES
+from pipelines.lib.csv_safe import csv_safe
 from pipelines.lib.errors import UsageError
 
 SITES = tuple(sorted(SITE_CODES)) + ("UNKNOWN", "ZOOM", "PHONE")
@@ -318,11 +319,13 @@ def rows_for_csv(traces: list[Trace]) -> tuple[list[str], list[dict]]:
 
 
 def render_csv(traces: list[Trace]) -> str:
+    """The trace as CSV for an auditor's spreadsheet: every value goes through csv_safe. Ingestion
+    refuses formula-looking ids, but a reason, a file name or a decided-by value is not an id."""
     columns, rows = rows_for_csv(traces)
     buf = io.StringIO()
     w = csv.DictWriter(buf, columns, restval="", lineterminator="\n")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
 
 
