@@ -417,13 +417,20 @@ WITHHELD_COLUMNS = frozenset({"topic", "referred_to", "member_id", "service_user
 
 
 def _sample(con, sql: str, limit: int) -> list[dict]:
-    """Up to `limit` failing rows of a dbt test, free text and identities withheld."""
+    """Up to `limit` failing rows of a dbt test, free text and identities withheld. The first
+    rows in order of all their columns (ORDER BY ALL): the same failures give the same sample in
+    every run, whatever order DuckDB's threads produce them in. A test whose columns cannot be
+    ordered is sampled unordered rather than not at all."""
     from pipelines.quality.ge import plain
 
-    try:
-        cur = con.execute(f"SELECT * FROM ({sql}) AS failing LIMIT {int(limit)}")
-        cols = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-    except Exception:
+    for order in ("ORDER BY ALL ", ""):
+        try:
+            cur = con.execute(f"SELECT * FROM ({sql}) AS failing {order}LIMIT {int(limit)}")
+            cols = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+            break
+        except Exception:
+            continue
+    else:
         return []
     return [{c: ("(withheld)" if c in WITHHELD_COLUMNS else plain(v)) for c, v in zip(cols, row)} for row in rows]
