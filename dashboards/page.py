@@ -14,6 +14,7 @@ import html
 import io
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote
@@ -91,7 +92,8 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
 
     Returns index.html when all years are rendered, or the chosen year's page
     when `year` is given ("2021/22" or "2021-22"). The index links the years
-    whose pages exist in out_dir. Files are replaced atomically.
+    whose pages exist in out_dir. Files are replaced atomically; temporary files
+    that killed writes left (see remove_stale_temp_files) are removed first.
 
     `quality` (optional) is the quality summary of the data behind the run,
     printed on the index (a status per year) and on each year's page. Its
@@ -115,6 +117,7 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out_dir)
     years = sorted(kpi_annual["financial_year"].dropna().unique())
     if year is not None:
         year = _norm_year(year)
@@ -484,6 +487,27 @@ def _e(x) -> str:
 def _norm_year(year: str) -> str:
     """Accept '2021/22' or '2021-22'."""
     return str(year).replace("-", "/")
+
+
+# A temporary page untouched this long is a killed write's: no page takes minutes to write.
+STALE_TEMP_AFTER_S = 300
+
+
+def remove_stale_temp_files(out_dir: Path, older_than_s: float = STALE_TEMP_AFTER_S) -> list[Path]:
+    """Remove the hidden `.<page>.*.tmp` files (pages, the quality report) that a write killed
+    before its rename left in `out_dir`; never read, but they would pile up. Only files not
+    modified for `older_than_s`: another run may be writing its pages into the same folder at
+    this moment (rendering takes no lock), and deleting its temporary file would fail its
+    rename. Best effort: a file that cannot be removed is left. Returns what was removed."""
+    removed, now = [], time.time()
+    for p in Path(out_dir).glob(".*.tmp"):
+        try:
+            if p.is_file() and not p.is_symlink() and now - p.stat().st_mtime > older_than_s:
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
 
 
 def _write_atomic(path: Path, text: str) -> None:

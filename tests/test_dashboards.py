@@ -11,7 +11,7 @@ from plotly.offline import get_plotlyjs
 from dashboards import figures as fg
 from dashboards import quality as dq
 from dashboards.kpis import OKABE_ITO, SITES
-from dashboards.page import headline_values, kpi_csv, months_covered, render_dashboard
+from dashboards.page import headline_values, kpi_csv, months_covered, remove_stale_temp_files, render_dashboard
 
 PLOTLY_JS = get_plotlyjs()
 
@@ -564,3 +564,33 @@ def test_year_page_compares_every_headline(tmp_path, kpi_annual, monthly, catego
     assert change["Visits1"] == ["9,805", "11,020"]
     cat = re.search(r'<table><caption>Housing was the most common.*?</table>', page).group(0)
     assert "<td class=\"n\">51%</td>" in cat and "<td class=\"n\">&lt;8</td>" in cat
+
+
+def test_render_removes_temporary_files_of_killed_writes_but_not_a_live_write(tmp_path, kpi_annual, monthly):
+    import os
+    import time
+
+    out = tmp_path / "dashboards"
+    out.mkdir()
+    hour_ago = time.time() - 3600
+    stale = [out / ".2021-22.html.k3j_x9a2.tmp", out / ".index.html.0a1b2c3d.tmp", out / ".quality.html.4242.tmp"]
+    for p in stale:
+        p.write_text("<html><body>half a pa")
+        os.utime(p, (hour_ago, hour_ago))
+    live = out / ".2022-23.html.zz9_live.tmp"  # another run writing right now: not touched
+    live.write_text("<html>")
+    visible = out / "notes.tmp"  # not one of ours (not hidden)
+    visible.write_text("x")
+    os.utime(visible, (hour_ago, hour_ago))
+    (out / "dbt-docs").mkdir()
+    nested = out / "dbt-docs" / ".index.html.tmp"  # outcomes docs' own, in its own folder
+    nested.write_text("x")
+    os.utime(nested, (hour_ago, hour_ago))
+    render_dashboard(kpi_annual, monthly, out)
+    assert not [p for p in stale if p.exists()]
+    assert live.exists() and visible.exists() and nested.exists()
+    assert (out / "index.html").exists()
+    assert sorted(p.name for p in out.glob(".*")) == [live.name]
+    os.utime(live, (hour_ago, hour_ago))
+    assert remove_stale_temp_files(out) == [live]  # once untouched long enough, it goes too
+

@@ -172,6 +172,16 @@ def test_a_page_killed_mid_write_is_the_old_or_the_new_one(tmp_path):
             assert left == page or left.name.startswith("."), left  # only hidden temporary files remain
     assert kills == 8  # every kill hit a running writer
     assert seen  # at least one page was complete before a kill (the rest: absent, never partial)
+    # what the kills left is removed by the next render once it is stale (not while it may be live)
+    from dashboards.page import remove_stale_temp_files
+
+    left = sorted(p for p in page.parent.iterdir() if p != page)
+    assert left and all(p.name.endswith(".tmp") for p in left)
+    assert remove_stale_temp_files(page.parent) == []  # just written: could be another run's
+    for p in left:
+        os.utime(p, (time.time() - 3600,) * 2)
+    assert sorted(remove_stale_temp_files(page.parent)) == left
+    assert [p for p in page.parent.iterdir() if p != page] == []
 
 
 # --- key creation --------------------------------------------------------------------------------
