@@ -157,3 +157,21 @@ def test_every_dbt_we_start_goes_through_the_guard():
     assert dbt_executable() == guard and dbt_resource().dbt_executable == str(guard)
     assert dbt_guard.real_dbt() == Path(sys.executable).with_name("dbt")
     assert dbt_env(Path("/x.duckdb"))[dbt_guard.PARENT_PID_ENV] == str(os.getpid())
+
+
+def test_version_probe_answers_offline(monkeypatch, capsys):
+    """dagster-dbt runs `dbt --version` before each invocation; dbt's own answer asks PyPI."""
+    import socket
+    from importlib.metadata import version
+
+    from pipelines.lib import dbt_guard
+
+    def no_network(*a, **k):
+        raise AssertionError("the version probe opened a socket")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(dbt_guard.sys, "argv", ["outcomes-dbt", "--version"])
+    monkeypatch.setattr(dbt_guard, "exec_with_parent_death", no_network)
+    dbt_guard.main()
+    assert f"installed: {version('dbt-core')}" in capsys.readouterr().out

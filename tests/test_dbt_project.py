@@ -14,7 +14,7 @@ from pipelines.lib.warehouse import connect
 
 def test_build_args_carry_staff_domains_as_json_vars():
     args = d.build_args(["MerseyCare.nhs.uk ", "example.org"])
-    assert args[:3] == ["build", "--exclude", "resource_type:unit_test"] and args[3] == "--vars"
+    assert args[:3] == ["build", "--exclude", "resource_type:unit_test tag:audit_trail"] and args[3] == "--vars"
     assert json.loads(args[4]) == {"staff_domains": ["merseycare.nhs.uk", "example.org"]}
 
 

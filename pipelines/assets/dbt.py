@@ -9,7 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.lib.dbt_guard import PARENT_PID_ENV
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.dbt_project import MANIFEST_PATH, UNIT_TESTS, build_args
+from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource
 
@@ -53,7 +53,7 @@ def load_manifest():
     return MANIFEST_PATH
 
 
-@dbt_assets(manifest=load_manifest(), exclude=UNIT_TESTS, dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(manifest=load_manifest(), exclude=NOT_IN_PIPELINE, dagster_dbt_translator=TRANSLATOR)
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: OutcomesResource):
     import os
 

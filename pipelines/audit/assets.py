@@ -1,5 +1,5 @@
 """Lineage metadata in Dagster: the asset `audit/lineage`, downstream of the raw ingestion assets and
-the dbt audit models, records on every run the row count of every warehouse table on the way from
+the dbt audit models, records on every run the row count of every warehouse table (not views) on the way from
 the raw files to the KPIs, the files in scope and their SHA-256 (with one digest of them all), and
 whether every published KPI still equals its traced units.
 
@@ -22,8 +22,8 @@ SCHEMAS = ("raw", "ledger", "main")
 
 def lineage_facts(con, run_id: str | None = None) -> dict:
     tables = con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        f"WHERE table_schema IN {SCHEMAS} ORDER BY 1, 2").fetchall()
+        "SELECT table_schema, table_name FROM information_schema.tables "  # views would be recomputed
+        f"WHERE table_schema IN {SCHEMAS} AND table_type = 'BASE TABLE' ORDER BY 1, 2").fetchall()
     counts = {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
     files = con.execute("SELECT source, file_path, file_sha256, status, run_id FROM ledger.files "
                         "ORDER BY file_path, file_sha256").fetchall()

@@ -8,25 +8,17 @@ import duckdb
 
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
+from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.warehouse import connect
 
 AUDIT_MODELS = ("audit_record_evidence", "audit_kpi_units", "audit_kpi_exclusions", "audit_kpi_reconciliation")
-
-
-def _shared_lock(home: Home):
-    """Queue behind a writer when the warehouse lock exists (pipelines.lib.locking); else no lock."""
-    try:
-        from pipelines.lib.locking import warehouse_lock
-    except ImportError:  # pragma: no cover - older tree without the lock
-        return contextlib.nullcontext()
-    return warehouse_lock(home.warehouse, exclusive=False)
 
 
 @contextlib.contextmanager
 def read_warehouse(home: Home, *, need_audit_models: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}: run `outcomes run --landing DIR` first")
-    with _shared_lock(home), connect(home.warehouse, read_only=True) as con:
+    with warehouse_lock(home.warehouse, exclusive=False), connect(home.warehouse, read_only=True) as con:
         if need_audit_models:
             have = {t for (t,) in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}

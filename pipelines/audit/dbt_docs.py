@@ -42,7 +42,7 @@ def docs_dir(home: Home) -> Path:
 def generate_docs(home: Home) -> Path:
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}: run `outcomes run --landing DIR` first")
-    from pipelines.audit.db import _shared_lock
+    from pipelines.lib.locking import warehouse_lock
 
     target = home.root / "dbt" / "docs-target"
     dbt = dbt_executable()  # dies with us: it reads the warehouse under our shared lock
@@ -51,7 +51,7 @@ def generate_docs(home: Home) -> Path:
         Path(profiles, "profiles.yml").write_text(PROFILE.format(alias=home.warehouse.stem))
         cmd = [str(dbt), "docs", "generate", "--static", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
                "--profiles-dir", profiles, "--target-path", str(target), "--vars", dbt_vars()]
-        with _shared_lock(home):
+        with warehouse_lock(home.warehouse, exclusive=False):
             proc = subprocess.run(cmd, env=dbt_env(home.warehouse), capture_output=True, text=True,
                                   cwd=str(DBT_PROJECT_DIR))
     if proc.returncode != 0:

@@ -82,5 +82,12 @@ def exec_with_parent_death(argv: list[str]) -> None:
 
 
 def main() -> None:
-    dbt = str(real_dbt())
-    exec_with_parent_death([dbt, *sys.argv[1:]])
+    if sys.argv[1:] == ["--version"]:
+        # dagster-dbt asks `dbt --version` before every invocation, and dbt's answer asks PyPI for
+        # the latest release (1 s timeouts, several seconds offline): nothing at run time may use
+        # the network, so answer from the installed package's metadata.
+        from importlib.metadata import version
+
+        print(f"Core:\n  - installed: {version('dbt-core')}")
+        return
+    exec_with_parent_death([str(real_dbt()), *sys.argv[1:]])

@@ -19,6 +19,8 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 FINGERPRINT_PATH = DBT_PROJECT_DIR / "target" / "manifest.fingerprint"
 UNIT_TESTS = "resource_type:unit_test"
+AUDIT_TRAIL_TESTS = "tag:audit_trail"  # structural tests of the audit views (dbt_project.yml)
+NOT_IN_PIPELINE = f"{UNIT_TESTS} {AUDIT_TRAIL_TESTS}"  # run by the test suite instead (one argument: a union)
 
 
 def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS) -> str:
@@ -27,14 +29,20 @@ def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS) -> str:
 
 
 def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS) -> list[str]:
-    """`dbt build` as the pipeline runs it: models and data tests. Unit tests run in the test suite;
+    """`dbt build` as the pipeline runs it: models and data tests. Unit tests and the audit views'
+    structural tests run in the test suite (each audit test recomputes a view over all history);
     the --exclude is needed even with `@dbt_assets(exclude=...)`, which a subset run drops."""
-    return ["build", "--exclude", UNIT_TESTS, "--vars", dbt_vars(staff_domains)]
+    return ["build", "--exclude", NOT_IN_PIPELINE, "--vars", dbt_vars(staff_domains)]
 
 
 def unit_test_args() -> list[str]:
     """`dbt test` for the unit tests only: they need no data, so they run in the test suite."""
     return ["test", "--select", UNIT_TESTS]
+
+
+def audit_trail_test_args() -> list[str]:
+    """`dbt test` for the audit views' structural tests, on a warehouse the pipeline built."""
+    return ["test", "--select", AUDIT_TRAIL_TESTS, "--vars", dbt_vars()]
 
 
 def base_args(target_path: Path | None = None) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.lib import plain_csv
 from pipelines.lib.landing import LandingFile, discover
 from pipelines.lib.parsers import Quarantine, parse_file
 from pipelines.lib.pseudonym import Pseudonymiser
@@ -55,6 +56,7 @@ class Batch:
         self.rows: dict[str, list[dict]] = {}
         self.rejects: list[tuple] = []
         self.ledger: list[dict] = []
+        self.staged: list[tuple[plain_csv.Layout, str]] = []  # plain files parsed by DuckDB (temp tables)
         self.size = 0
 
     def add(self, ledger: dict, tables: dict[str, list[dict]] | None = None, rejects=()) -> None:
@@ -74,6 +76,8 @@ class Batch:
         try:
             for table, rows in self.rows.items():
                 insert_frame(con, f"raw.{table}", pd.DataFrame.from_records(rows, columns=columns(table)))
+            for layout, name in self.staged:
+                plain_csv.insert_staged(con, layout, name)
             if self.rejects:
                 insert_frame(con, "ledger.rejected_rows", pd.DataFrame.from_records(
                     self.rejects, columns=["source", "file_path", "file_sha256", "line_number", "reason"]))
@@ -82,6 +86,8 @@ class Batch:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        for _, name in self.staged:
+            con.execute(f"DROP TABLE {name}")
         self.__init__()
 
 
@@ -102,6 +108,54 @@ def ingest_source(
     first_path = dict(con.execute(
         "SELECT file_sha256, min(file_path) FROM ledger.files WHERE status <> 'duplicate' GROUP BY 1").fetchall())
     batch = Batch()
+    plain: dict[str, tuple[plain_csv.Layout, list[plain_csv.PlainFile]]] = {}  # by raw table
+    plain_rows = 0
+
+    def parse_in_python(ledger: dict, data: bytes, rel_path) -> None:
+        try:
+            parsed = parse_file(source, data, rel_path, p, loaded_at=ledger["loaded_at"])
+        except Quarantine as exc:
+            ledger.update(status="quarantined", reason=str(exc))
+            summary.files_quarantined += 1
+            summary.quarantined.append((ledger["file_path"], str(exc)))
+            batch.add(ledger)
+            return
+        ledger.update(rows_read=parsed.rows_read, rows_loaded=parsed.rows_loaded, rows_rejected=len(parsed.rejects))
+        batch.add(ledger, parsed.tables, parsed.rejects)
+        count_loaded(parsed.rows_read, parsed.rows_loaded, len(parsed.rejects))
+
+    def count_loaded(read: int, loaded: int, rejected: int) -> None:
+        summary.files_loaded += 1
+        summary.rows_read += read
+        summary.rows_loaded += loaded
+        summary.rows_rejected += rejected
+
+    def flush_plain() -> None:
+        """Parse the waiting plain files in DuckDB; a row outside the strict patterns is parsed
+        by the Python parser, alone at its line number (pipelines.lib.plain_csv)."""
+        nonlocal plain_rows
+        for layout, waiting in plain.values():
+            name, counts, others = plain_csv.stage(con, layout, waiting)
+            batch.staged.append((layout, name))
+            for f in waiting:
+                ledger, n = f.ledger, counts[f.ledger["file_path"]]
+                rest = others.get(ledger["file_path"])
+                try:
+                    parsed = parse_file(source, plain_csv.with_only(layout.header, rest), f.rel_path, p,
+                                        loaded_at=ledger["loaded_at"]) if rest else None
+                except Quarantine:  # e.g. a field past the CSV limit: the file is judged whole, in Python
+                    con.execute(f"DELETE FROM {name} WHERE file_path = ?", [ledger["file_path"]])
+                    parse_in_python(ledger, f.data, f.rel_path)
+                    continue
+                read, loaded = n + (parsed.rows_read if parsed else 0), n + (parsed.rows_loaded if parsed else 0)
+                rejects = parsed.rejects if parsed else []
+                ledger.update(rows_read=read, rows_loaded=loaded, rows_rejected=len(rejects))
+                batch.add(ledger, parsed.tables if parsed else None, rejects)
+                batch.size += n
+                count_loaded(read, loaded, len(rejects))
+        plain.clear()
+        plain_rows = 0
+
     for f in files if files is not None else discover(landing, (source,)):
         try:
             data, sha = f.read()
@@ -122,21 +176,18 @@ def ingest_source(
             continue
         first_path[sha] = rel
         summary.new_hashes.append(sha)
-        try:
-            parsed = parse_file(source, data, f.rel_path, p, loaded_at=ledger["loaded_at"])
-        except Quarantine as exc:
-            ledger.update(status="quarantined", reason=str(exc))
-            summary.files_quarantined += 1
-            summary.quarantined.append((rel, str(exc)))
-            batch.add(ledger)
-            continue
-        ledger.update(rows_read=parsed.rows_read, rows_loaded=parsed.rows_loaded, rows_rejected=len(parsed.rejects))
-        batch.add(ledger, parsed.tables, parsed.rejects)
-        summary.files_loaded += 1
-        summary.rows_read += parsed.rows_read
-        summary.rows_loaded += parsed.rows_loaded
-        summary.rows_rejected += len(parsed.rejects)
+        layout = plain_csv.layout_of(source, f.rel_path) if plain_csv.ENABLED else None
+        body = plain_csv.plain_body(data, layout) if layout else None
+        if body is not None:
+            plain.setdefault(layout.table, (layout, []))[1].append(plain_csv.PlainFile(ledger, body, f.rel_path, data))
+            plain_rows += body.count("\n") + 1
+            if plain_rows >= plain_csv.BATCH_ROWS:
+                flush_plain()
+        else:
+            parse_in_python(ledger, data, f.rel_path)
         if batch.size >= BATCH_ROWS:
+            flush_plain()
             batch.write(con)
+    flush_plain()
     batch.write(con)
     return summary

@@ -6,11 +6,16 @@ open read-only.
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
+
+# DuckDB takes 80% of RAM by default; a bounded memory spills to disk instead (docs/performance.md).
+# dbt's connections get the same limit (dbt_project/profiles.yml, via pipelines.lib.dbt_project.dbt_env).
+MEMORY_LIMIT = os.environ.get("OUTCOMES_DUCKDB_MEMORY_LIMIT", "1GB")
 
 LINEAGE = "file_path VARCHAR NOT NULL, line_number INTEGER NOT NULL, file_sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL"
 
@@ -63,7 +68,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `outcomes run` or `outcomes demo` first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
     try:
         if not read_only:
             create_schema(con)
