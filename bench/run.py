@@ -169,12 +169,13 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=5)
     args = ap.parse_args()
     rows = []
+    command = (".venv/bin/python bench/run.py --scales " + " ".join(f"{s:g}" for s in args.scales)
+               + f" --years {args.years}")
     for scale in args.scales:
         print(f"scale {scale:g}x ...", flush=True)
         rows.append(bench_scale(scale, args.years))
         print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
-    write_outputs(rows, ".venv/bin/python bench/run.py --scales " + " ".join(f"{s:g}" for s in args.scales)
-                  + f" --years {args.years}")
+        write_outputs(rows, command)  # after every scale: a long run that stops keeps what it measured
     return 0 if all(r["agree"] for r in rows) else 1
 
 
