@@ -225,3 +225,14 @@ def test_refuses_a_non_empty_landing_and_bad_arguments(tmp_path):
         write_demo_landing(tmp_path / "x", scale=0)
     with pytest.raises(ValueError):
         write_demo_landing(tmp_path / "y", years=0)
+
+
+def test_volumes_grow_in_proportion_to_scale(tmp_path):
+    """4x the scale: 4x the rows of every source and 4x the Zoom files (one per session); kiosk
+    files grow with the number of kiosks per site (sqrt of the scale), so 16x adds kiosks."""
+    small, big = (write_demo_landing(tmp_path / f"s{s}", scale=s, years=2) for s in (0.05, 0.2))
+    for src in SOURCES:
+        assert 3.6 <= big["rows"][src]["read"] / small["rows"][src]["read"] <= 4.4, src
+    assert 3.6 <= big["files"]["zoom"]["written"] / small["files"]["zoom"]["written"] <= 4.4
+    more_kiosks = write_demo_landing(tmp_path / "s3.2", scale=3.2, years=2)
+    assert more_kiosks["files"]["visits"]["written"] > 1.5 * big["files"]["visits"]["written"] > 0
