@@ -31,7 +31,7 @@ VALIDATOR_VERSION = "1"  # bump when the way batches are built or results are re
 
 # DuckDB type -> pandas dtype of the validated frame (and the name GE reports for it).
 DUCKDB_DTYPES: dict[str, tuple[str, str]] = {
-    "VARCHAR": ("string", "str"),
+    "VARCHAR": ("string[pyarrow]", "str"),
     "INTEGER": ("Int32", "int32"),
     "BIGINT": ("Int64", "int64"),
     "DOUBLE": ("Float64", "float64"),
