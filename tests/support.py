@@ -45,3 +45,18 @@ def kpis(home: Path) -> dict[tuple[str, str], float | None]:
 def run_and_kpis(landing: Path, home: Path) -> dict[tuple[str, str], float | None]:
     outcomes("run", "--landing", str(landing), "--home", str(home))
     return kpis(home)
+
+
+def process_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (Linux /proc)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def process_cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

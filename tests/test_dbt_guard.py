@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.lib import dbt_guard
 from pipelines.lib.dbt_project import dbt_env, dbt_executable
-from tests.support import REPO
+from tests.support import REPO, process_alive, process_cmdline
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 
@@ -49,27 +49,13 @@ PARENT = """
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def start_parent(guarded: bool, in_thread: bool = False) -> tuple[subprocess.Popen, int]:
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(PARENT), "guarded" if guarded else "plain",
                                "thread" if in_thread else "main", GUARDED],
                               cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
     child = int(parent.stdout.readline())
     deadline = time.monotonic() + 30
-    while _alive(child) and not _cmdline(child).startswith("/bin/sleep") and time.monotonic() < deadline:
+    while process_alive(child) and not process_cmdline(child).startswith("/bin/sleep") and time.monotonic() < deadline:
         time.sleep(0.02)  # until the guard has exec'd the program (in the thread case it is dead by now)
     return parent, child
 
@@ -79,9 +65,9 @@ def kill_parent_and_wait(parent: subprocess.Popen, child: int, timeout: float = 
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + timeout
-    while _alive(child) and time.monotonic() < deadline:
+    while process_alive(child) and time.monotonic() < deadline:
         time.sleep(0.02)
-    return not _alive(child)
+    return not process_alive(child)
 
 
 def _cleanup(child: int) -> None:
@@ -94,7 +80,7 @@ def _cleanup(child: int) -> None:
 def test_the_guarded_program_dies_with_its_parent():
     parent, child = start_parent(guarded=True)
     try:
-        assert "sleep" in _cmdline(child)  # the guard replaced itself: same pid
+        assert "sleep" in process_cmdline(child)  # the guard replaced itself: same pid
         assert kill_parent_and_wait(parent, child)
     finally:
         _cleanup(child)
@@ -116,9 +102,9 @@ def test_the_signal_comes_when_the_forking_thread_ends():
     parent, child = start_parent(guarded=True, in_thread=True)
     try:
         deadline = time.monotonic() + 5
-        while _alive(child) and time.monotonic() < deadline:
+        while process_alive(child) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert not _alive(child) and parent.poll() is None
+        assert not process_alive(child) and parent.poll() is None
     finally:
         _cleanup(child)
         parent.kill()

@@ -33,7 +33,7 @@ import duckdb
 import pytest
 
 from pipelines.demo.generator import write_demo_landing
-from tests.support import REPO, kpis, outcomes
+from tests.support import REPO, kpis, outcomes, process_alive, process_cmdline
 
 ENV = {**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(REPO)}
 RAW = ("visits", "zoom_meetings", "zoom_participants", "pathway_contacts", "pathway_prescriptions", "wellbeing_calls")
@@ -299,22 +299,22 @@ def kill_run_when(landing: Path, home: Path, when, *, group: bool, timeout: floa
         time.sleep(0.01)
     assert proc.poll() is None, "the run finished before the kill point"
     kids = descendants(proc.pid)
-    dbt_running = [k for k in kids if "dbt" in _cmdline(k)]
+    dbt_running = [k for k in kids if "dbt" in process_cmdline(k)]
     if group:
         os.killpg(proc.pid, signal.SIGKILL)
     else:
         proc.send_signal(signal.SIGKILL)  # the run's process only, as `kill -9 PID` or the OOM killer does
     proc.wait()
     time.sleep(0.5)
-    alive = [k for k in kids if _alive(k)]
-    orphans = [k for k in alive if "dbt" in _cmdline(k)]
+    alive = [k for k in kids if process_alive(k)]
+    orphans = [k for k in alive if "dbt" in process_cmdline(k)]
     for k in alive:  # whatever the killed run left behind (its own children only)
         try:
             os.kill(k, signal.SIGKILL)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + 30
-    while any(_alive(k) for k in alive) and time.monotonic() < deadline:
+    while any(process_alive(k) for k in alive) and time.monotonic() < deadline:
         time.sleep(0.05)  # gone, and their file locks with them
     return {"after_s": round(time.monotonic() - start, 1), "dbt_running": dbt_running, "dbt_orphans": orphans}
 
@@ -324,20 +324,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 @pytest.fixture(scope="module")
