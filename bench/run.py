@@ -132,6 +132,19 @@ def bench_scale(scale: float, years: int) -> dict:
     }
 
 
+def previous_rows() -> list[dict]:
+    path = REPO / "bench" / "results.csv"
+    if not path.exists():
+        return []
+    rows = []
+    for r in csv.DictReader(path.open()):
+        row = {k: (v == "True" if k == "agree" else v if k in ("day", "measured_utc") else
+                   int(v) if k in ("years", "files", "day_files") else float(v)) for k, v in r.items()}
+        row.setdefault("measured_utc", "")
+        rows.append(row)
+    return rows
+
+
 def machine() -> str:
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), platform.processor())
@@ -145,18 +158,19 @@ def write_outputs(rows: list[dict], command: str) -> None:
         w.writeheader()
         w.writerows(rows)
     head = ("| scale | files | landing MiB | fixed start-up s | full s | full CPU s | full peak RSS MiB | "
-            "incremental s (1 day) | floor s | full / floor | (full - start-up) / floor | KPIs agree |")
+            "incremental s (1 day) | floor s | full / floor | (full - start-up) / floor | KPIs agree | measured (UTC) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
             f"| {r['scale']:g}x | {r['files']:,} | {r['landing_mib']:,.0f} | {r['fixed_wall_s']:.1f} | "
             f"{r['full_wall_s']:.1f} | {r['full_cpu_s']:.1f} | {r['full_peak_rss_mib']:,.0f} | "
             f"{r['incr_wall_s']:.1f} ({r['day_files']} files) | {r['floor_wall_s']:.1f} | "
-            f"{r['full_over_floor']:.1f} | {r['full_minus_fixed_over_floor']:.1f} | {'yes' if r['agree'] else 'NO'} |")
+            f"{r['full_over_floor']:.1f} | {r['full_minus_fixed_over_floor']:.1f} | {'yes' if r['agree'] else 'NO'} | "
+            f"{r.get('measured_utc', '')} |")
     table = "\n".join(lines)
     doc = REPO / "docs" / "performance.md"
     text = doc.read_text() if doc.exists() else "# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n"
-    block = (f"<!-- bench:start -->\nMeasured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
+    block = (f"<!-- bench:start -->\nMeasured on {machine()}.\n"
              f"Regenerate with `{command}`.\n\n{table}\n<!-- bench:end -->")
     text = re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda _: block, text, flags=re.S)
     doc.write_text(text)
@@ -168,13 +182,15 @@ def main() -> int:
     ap.add_argument("--scales", nargs="+", type=float, default=[1, 10, 100])
     ap.add_argument("--years", type=int, default=5)
     args = ap.parse_args()
-    rows = []
-    command = (".venv/bin/python bench/run.py --scales " + " ".join(f"{s:g}" for s in args.scales)
-               + f" --years {args.years}")
+    # Scales not measured in this run keep their row from bench/results.csv (each row says when).
+    rows = [r for r in previous_rows() if float(r["scale"]) not in args.scales]
     for scale in args.scales:
         print(f"scale {scale:g}x ...", flush=True)
-        rows.append(bench_scale(scale, args.years))
+        rows.append({**bench_scale(scale, args.years), "measured_utc": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"})
         print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
+        rows.sort(key=lambda r: r["scale"])
+        scales = " ".join(f"{r['scale']:g}" for r in rows)
+        command = f".venv/bin/python bench/run.py --scales {scales} --years {args.years}"
         write_outputs(rows, command)  # after every scale: a long run that stops keeps what it measured
     return 0 if all(r["agree"] for r in rows) else 1
 
