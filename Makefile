@@ -37,7 +37,7 @@ browser:
 dev: setup
 	mkdir -p .outcomes/dagster
 	test -f .outcomes/dagster/dagster.yaml || $(BIN)/python -c "from pipelines.cli import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > .outcomes/dagster/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.outcomes/dagster $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(CURDIR)/.outcomes/dagster DAGSTER_GRPC_SHUTDOWN_GRACE_PERIOD=2 exec $(BIN)/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf .outcomes dbt_project/target dbt_project/logs

@@ -398,6 +398,7 @@ SOURCE_COUNTS = {  # quality["sources"][source] keys -> column heading
     "files_duplicate": "Duplicate files",
     "rows_loaded": "Rows loaded",
     "rows_rejected": "Rows rejected",
+    "rows_uncounted": "Rows in quarantined files",
 }
 
 

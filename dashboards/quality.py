@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 ORDER = {"pass": 0, "warn": 1, "fail": 2}
-LEDGER_COLUMNS = ["source", "status", "rows_loaded", "rows_rejected", "loaded_at"]
+LEDGER_COLUMNS = ["source", "status", "rows_read", "rows_loaded", "rows_rejected", "loaded_at"]
 
 
 def worst(*statuses: str | None) -> str | None:
@@ -43,6 +43,8 @@ def ledger_summary(files: pd.DataFrame, sources: Iterable[str] = ()) -> dict:
             "rows_loaded": int(loaded["rows_loaded"].fillna(0).sum()),
             "rows_rejected": int(g["rows_rejected"].fillna(0).sum()),
         }
+        if "rows_read" in g:  # the data rows quarantined files hold: in no figure
+            out_sources[src]["rows_uncounted"] = int(g.loc[g["status"] == "quarantined", "rows_read"].fillna(0).sum())
     quarantined = sum(v["files_quarantined"] for v in out_sources.values())
     rejected = sum(v["rows_rejected"] for v in out_sources.values())
     missing = [s for s, v in out_sources.items() if v["files_loaded"] == 0]

@@ -34,7 +34,7 @@ import pytest
 
 from pipelines.demo.generator import write_demo_landing
 from pipelines.lib.landing import discover
-from pipelines.lib.parsers import CSV_FIELD_LIMIT, Quarantine, parse_file, records
+from pipelines.lib.parsers import CSV_FIELD_LIMIT, Quarantine, iso_instant_utc, parse_file, records
 from pipelines.lib.pseudonym import Pseudonymiser
 
 P = Pseudonymiser(b"corpus-key-" * 3)
@@ -78,6 +78,9 @@ class Case:
     rejects: dict[int, str] = field(default_factory=dict)  # line -> expected reason (substring)
     rows_read: int | None = None
     file_name: str | None = None
+    held: int | None = None  # a quarantined file: the data rows it holds (ledger rows_read), where stated
+    conflict: str | None = None  # a record redelivered with different content: its key, as the check shows it
+    link_outside: bool = False  # written outside the landing zone, with a file symlink to it in the corpus
 
     @property
     def path(self) -> str:
@@ -200,15 +203,17 @@ def table_cases(kind: str, t: Table, future: datetime) -> list[Case]:
     cases += [
         Case(kind, "wrong_header", (to_csv([[h + "_x" if h == k["date"] else h for h in t.header]]) + body).encode(),
              quarantine=f"header does not match the contract: missing column(s) ['{k['date']}']; "
-                        "1 unexpected column(s)"),
-        Case(kind, "missing_header", body.encode(), quarantine="header does not match the contract: missing column(s)"),
+                        "1 unexpected column(s)", held=3),
+        # (line 1 is taken for the header, so a file without one holds the rows after the first)
+        Case(kind, "missing_header", body.encode(), quarantine="header does not match the contract: missing column(s)",
+             held=2),
         # (blank lines after it: not rows, and not byte-identical to the demo's own header-only exports)
         Case(kind, "header_only", (head + "\n\n").encode(), rows_read=0),
         Case(kind, "truncated_last_line",
              (head + to_csv(t.rows[:2]) + to_csv([t.rows[2][:2] + [t.rows[2][2][:1]]]).rstrip("\n")).encode(),
              rejects={4: f"expected {width} fields, found 3 (a truncated or shifted line?)"}, rows_read=3),
         Case(kind, "latin1", (head + to_csv([t.rows[0], t.row(1, **{k["id"]: t.rows[1][t.i(k["id"])] + "é"})])
-                              ).encode("latin-1"), quarantine="not valid UTF-8 (line 3, "),
+                              ).encode("latin-1"), quarantine="not valid UTF-8 (line 3, ", held=2),
         Case(kind, "huge_field", (head + to_csv([t.rows[0], t.row(1, **{k["id"]: "X" * HUGE}), t.rows[2]])).encode(),
              rejects={3: f"{k['id']} is {HUGE:,} characters long (limit 4,096)"}, rows_read=3),
         Case(kind, "unterminated_quote",
@@ -239,6 +244,7 @@ def table_cases(kind: str, t: Table, future: datetime) -> list[Case]:
              rejects={2: f"unparseable {k['date']}"}, rows_read=2),
         Case(kind, "very_long", (head + to_csv(t.rows[j % len(t.rows)] for j in range(LONG_ROWS))).encode(),
              rows_read=LONG_ROWS),
+        conflicting_redelivery(kind, t, head),
     ]
     if kind == "wellbeing_calls":
         cases += [
@@ -252,6 +258,7 @@ def table_cases(kind: str, t: Table, future: datetime) -> list[Case]:
     if kind in ("contacts", "prescriptions", "wellbeing_calls"):
         # an offset that takes the instant before year 1 in UTC (OverflowError, once a crash)
         col = "call_started_at" if kind == "wellbeing_calls" else "updated_at"
+        cases.append(timestamp_forms(kind, t, head, col))
         cases.append(Case(kind, "instant_before_year_1", (head + to_csv([t.row(0, **{col: "0001-01-01T00:30:00+01:00"}),
                                                                           t.rows[1]])).encode(),
                           rejects={2: f"{col} out of range 2000-01-01..2099-12-31"}, rows_read=2))
@@ -265,7 +272,53 @@ def table_cases(kind: str, t: Table, future: datetime) -> list[Case]:
         ]
     if kind == "prescriptions":  # free text is kept as given (never in a KPI or a CSV output)
         cases.append(Case(kind, "formula_free_text", (head + to_csv([t.row(0, referred_to=FORMULAS[0])])).encode(),
-                          rows_read=1))
+                          rows_read=1, conflict=table_key(kind, t)))
+    return cases
+
+
+# Per kind: a field no KPI reads, changed in a copy of the template's first row: a redelivery
+# with different content, reported by the warning check, whichever version wins.
+CHANGED_FIELD = {"visits": "purpose", "contacts": "advisor_id", "prescriptions": "referred_to",
+                 "wellbeing_calls": "duration_seconds"}
+
+
+def table_key(kind: str, t: Table) -> str:
+    """The key of the template's first row as pipelines.quality.redelivery shows it."""
+    key = t.rows[0][t.i(TABLE_KINDS[kind]["id"])]
+    if kind in ("contacts", "prescriptions"):  # a version: (id, updated_at in UTC)
+        key += f" / {iso_instant_utc(t.rows[0][t.i('updated_at')], 'updated_at', assume_utc=False)}"
+    return key
+
+
+def conflicting_redelivery(kind: str, t: Table, head: str) -> Case:
+    col = CHANGED_FIELD[kind]
+    old = t.rows[0][t.i(col)]
+    if kind == "visits":
+        new = "other" if old != "other" else "cafe"
+    else:
+        new = str(int(old) + 1) if kind == "wellbeing_calls" else old + ("X" if kind == "contacts" else " (renamed)")
+    return Case(kind, "conflicting_redelivery", (head + to_csv([t.row(0, **{col: new})])).encode(), rows_read=1,
+                conflict=table_key(kind, t))
+
+
+def timestamp_forms(kind: str, t: Table, head: str, col: str) -> Case:
+    """RFC 3339's other spellings of the template's instants (space for T; lower-case t, z): the
+    same instants, so the same records (no conflict)."""
+    v0, v1 = t.rows[0][t.i(col)], t.rows[1][t.i(col)]
+    rows = [t.row(0, **{col: v0.replace("T", " ", 1).lower()}), t.row(1, **{col: v1.lower()})]
+    assert rows[0][t.i(col)] != v0 and rows[1][t.i(col)] != v1
+    return Case(kind, "timestamp_forms", (head + to_csv(rows)).encode(), rows_read=2)
+
+
+def link_cases(landing: Path) -> list[Case]:
+    """Per kind, a file symlink in the corpus to a good copy of demo rows outside the landing zone."""
+    templates = find_templates(landing)
+    cases = []
+    for kind in KINDS:
+        t = templates[kind]
+        data = t.text().encode() if kind == "zoom" else (to_csv([t.header]) + to_csv(t.rows[:2])).encode()
+        cases.append(Case(kind, "symlink_outside", data, quarantine="symbolic link to a file outside the landing zone",
+                          held=0, link_outside=True))
     return cases
 
 
@@ -294,11 +347,14 @@ def zoom_cases(z: ZoomFile, future: datetime) -> list[Case]:
 
     cases = common_cases(kind, meeting_text + to_csv([z.pheader]), to_csv(z.parts), 5)
     when = lambda d: d.strftime(ZOOM_FMT)  # noqa: E731
+    session = (f"{re.sub(r'[^0-9]', '', z.meeting[z.mi('Meeting ID')])} / "
+               f"{datetime.strptime(z.meeting[z.mi('Start Time')], ZOOM_FMT)}")
     cases += [
         Case(kind, "wrong_header", text(mheader=[("Start" if h == "Start Time" else h) for h in z.mheader]),
-             quarantine="Zoom meeting header does not match the contract: missing column(s) ['Start Time']"),
+             quarantine="Zoom meeting header does not match the contract: missing column(s) ['Start Time']", held=1 + n),
         Case(kind, "wrong_participant_header", text(pheader=[("Email" if h == "User Email" else h) for h in z.pheader]),
-             quarantine="Zoom participant header does not match the contract: missing column(s) ['User Email']"),
+             quarantine="Zoom participant header does not match the contract: missing column(s) ['User Email']",
+             held=1 + n),
         Case(kind, "missing_header", z.text().split("\n", 1)[1].encode(),
              quarantine="Zoom meeting header does not match the contract"),
         Case(kind, "missing_participant_header", (meeting_text + to_csv(z.parts)).encode(),
@@ -349,8 +405,12 @@ def zoom_cases(z: ZoomFile, future: datetime) -> list[Case]:
         Case(kind, "formula_text", text(meeting=meeting(Topic=FORMULAS[0]),
                                         parts=z.parts + [part(0, **{"Name (Original Name)": f, "User Email": PLANTED["staff_email"]})
                                                          for f in FORMULAS]),
-             rows_read=1 + n + len(FORMULAS)),
+             rows_read=1 + n + len(FORMULAS), conflict=session),
         Case(kind, "very_long", text(parts=[z.parts[j % n] for j in range(LONG_ROWS)]), rows_read=1 + LONG_ROWS),
+        # the same session with another reported duration (no KPI reads it), same participants
+        Case(kind, "conflicting_redelivery",
+             text(meeting=meeting(**{"Duration (Minutes)": str(int(z.meeting[z.mi("Duration (Minutes)")] or 0) + 1)})),
+             rows_read=1 + n, conflict=session),
     ]
     return cases
 
@@ -417,9 +477,14 @@ def test_the_corpus_covers_every_case_for_every_kind(corpus):
     every_kind = {"wrong_header", "missing_header", "truncated_last_line", "empty", "blank_lines_only", "header_only",
                   "binary_garbage", "excel_workbook", "utf16", "latin1", "windows1252", "huge_field",
                   "field_over_csv_limit", "unterminated_quote", "duplicated_columns", "dates_out_of_range",
-                  "dates_in_future", "unknown_codes", "formula_text", "very_long"}
+                  "dates_in_future", "unknown_codes", "formula_text", "very_long", "conflicting_redelivery"}
     for kind, names in by_kind.items():
         assert every_kind <= names, (kind, every_kind - names)
+    # RFC 3339's spellings of an instant, where the contract gives instants
+    assert all("timestamp_forms" in by_kind[k] for k in ("contacts", "prescriptions", "wellbeing_calls"))
+    # every kind has a conflicting redelivery and a quarantined file whose held rows are stated
+    assert {c.kind for c in corpus if c.conflict} == set(KINDS)
+    assert {c.kind for c in corpus if c.quarantine and c.held} == set(KINDS)
     # durations exist only in Zoom reports and call logs
     assert "negative_duration" in by_kind["zoom"] and "negative_duration" in by_kind["wellbeing_calls"]
 
@@ -519,13 +584,25 @@ def test_trace_csv_cells_are_neutralised():
 # --- pipeline level: one run over the demo landing zone with the corpus mixed in ----------------
 
 @pytest.fixture(scope="module")
-def corpus_run(demo_landing, corpus, tmp_path_factory):
+def links(demo_landing) -> list[Case]:
+    return link_cases(demo_landing[0])
+
+
+@pytest.fixture(scope="module")
+def corpus_run(demo_landing, corpus, links, tmp_path_factory):
     from tests.support import outcomes
 
     landing, summary = demo_landing
     mixed = tmp_path_factory.mktemp("corpus-run") / "landing"
     shutil.copytree(landing, mixed)
     write_corpus(corpus, mixed)
+    outside = mixed.parent / "outside"
+    for c in links:
+        target = outside / c.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(c.data)
+        (mixed / c.path).parent.mkdir(parents=True, exist_ok=True)
+        (mixed / c.path).symlink_to(target)
     home = mixed.parent / "home"
     proc = outcomes("run", "--landing", str(mixed), "--home", str(home), check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -555,7 +632,8 @@ def test_the_corpus_changes_no_kpi(corpus_run):
 
 
 @pytest.mark.slow
-def test_every_corpus_file_is_in_the_ledger_with_its_reason(corpus_run, corpus):
+def test_every_corpus_file_is_in_the_ledger_with_its_reason(corpus_run, corpus, links):
+    corpus = corpus + links
     ledger = {r["file_path"]: r for r in query(corpus_run["con"], "SELECT * FROM ledger.files WHERE file_path LIKE '%/corpus/%'")}
     rejected: dict[str, dict[int, str]] = {}
     for r in query(corpus_run["con"], "SELECT file_path, line_number, reason FROM ledger.rejected_rows "
@@ -574,6 +652,8 @@ def test_every_corpus_file_is_in_the_ledger_with_its_reason(corpus_run, corpus):
         if c.quarantine is not None:
             ok = e["status"] == "quarantined" and c.quarantine in (e["reason"] or "") and e["rows_loaded"] == 0
             found = [] if ok else [f"{e['status']}: {e['reason']}"]
+            if c.held is not None and e["rows_read"] != c.held:
+                found.append(f"holds {e['rows_read']} rows, expected {c.held}")
         else:
             found = [] if e["status"] == "loaded" else [f"{e['status']}: {e['reason']}"]
             got = rejected.get(c.path, {})
@@ -606,13 +686,32 @@ def test_the_demo_files_load_exactly_as_without_the_corpus(corpus_run):
 
 @pytest.mark.slow
 def test_read_equals_loaded_plus_rejected_for_every_file(corpus_run):
-    bad = query(corpus_run["con"], "SELECT file_path FROM ledger.files WHERE rows_read <> rows_loaded + rows_rejected")
+    bad = query(corpus_run["con"], "SELECT file_path FROM ledger.files WHERE status <> 'quarantined' "
+                                   "AND rows_read <> rows_loaded + rows_rejected")
     assert not bad
+    quarantined = query(corpus_run["con"], "SELECT file_path FROM ledger.files WHERE status = 'quarantined' "
+                                           "AND rows_loaded + rows_rejected <> 0")
+    assert not quarantined
     mismatched = query(corpus_run["con"], """
         SELECT f.file_path FROM ledger.files f
         LEFT JOIN (SELECT file_path, file_sha256, count(*) AS n FROM ledger.rejected_rows GROUP BY ALL) r USING (file_path, file_sha256)
         WHERE f.rows_rejected <> coalesce(r.n, 0)""")
     assert not mismatched
+
+
+@pytest.mark.slow
+def test_conflicting_redeliveries_are_exactly_the_corpus_s(corpus_run, corpus):
+    """The demo has none; each corpus record redelivered with other content is reported, once."""
+    from pipelines.quality.redelivery import conflicts
+
+    got = {source: {s["key"] for f in conflicts(corpus_run["con"], source, sample_keys=1000) for s in f["samples"]}
+           for source in dict.fromkeys(SOURCE.values())}
+    want = {source: {c.conflict for c in corpus if c.conflict and SOURCE[c.kind] == source}
+            for source in dict.fromkeys(SOURCE.values())}
+    assert got == want
+    summary = json.loads((corpus_run["home"] / "quality/last_run.json").read_text())
+    status = {c["check"]: c["status"] for c in summary["checks"]}
+    assert all(status[f"raw/{s}:redelivered_with_different_content"] == "warning" for s in want)
 
 
 FORMULA_CELL = re.compile(r"^[=+\-@\t\r]")

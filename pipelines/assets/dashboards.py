@@ -15,7 +15,7 @@ def read_marts(con) -> dict:
         "monthly": con.execute("SELECT * FROM main.mart_monthly_by_site ORDER BY month, site_code, kpi").df(),
         "category": con.execute("SELECT * FROM main.mart_prescriptions_by_category").df(),
         "funnel": con.execute("SELECT * FROM main.mart_pathway_funnel").df(),
-        "ledger": con.execute("SELECT source, status, rows_loaded, rows_rejected, loaded_at FROM ledger.files").df(),
+        "ledger": con.execute("SELECT source, status, rows_read, rows_loaded, rows_rejected, loaded_at FROM ledger.files").df(),
     }
 
 

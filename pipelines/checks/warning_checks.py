@@ -2,6 +2,9 @@
 
 - source_freshness (one per raw asset): the source delivered no new file for longer than it is
   expected to (pipelines.quality.config.FRESHNESS_MAX_AGE_DAYS), or never did.
+- redelivered_with_different_content (one per raw asset): a record delivered again whose fields
+  disagree with an earlier delivery (pipelines.quality.redelivery); the newest export's version
+  is the one counted.
 - kpi_year_on_year_movement (mart_monthly_by_site): an additive KPI moved by more than
   KPI_MOVEMENT_PCT against the same months last year.
 Orphan social prescriptions are the dbt test `orphan_social_prescriptions` (severity warn).
@@ -43,6 +46,33 @@ def build_freshness_check(source: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(source), name="redelivered_with_different_content", blocking=False,
+        metadata={KIND_META: "python"},
+        description=f"Warning: a {source} record delivered again with different content (the same key, other "
+                    "field values); the version in the newest export is counted. Both versions' file:line are "
+                    "sampled; personal fields are named, never shown.",
+    )
+    def _check(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
+        from pipelines.quality.redelivery import RECORDS, conflicts, describe
+
+        with outcomes.reader() as con:
+            found = conflicts(con, source)
+        failures = [{"what": describe(f) + "; the newest export's version is counted", "severity": "warn",
+                     "count": f["keys"], "samples": f["samples"]} for f in found]
+        result = dg.AssetCheckResult(passed=not found, severity=WARN, metadata={
+            "keys_in_conflict": sum(f["keys"] for f in found),
+            "fields": {f["label"]: f["fields"] for f in found}})
+        compared = "; ".join(f"raw.{r.table} by {', '.join(r.key)}" for r in RECORDS[source])
+        return record_check(context, outcomes.home_dir, result, kind="python",
+                            data=f"{compared}: every version of each key compared", failures=failures,
+                            details={"redelivery": {"source": source, "conflicts": [
+                                {"label": f["label"], "keys": f["keys"], "fields": list(f["fields"])} for f in found]}})
+
+    return _check
+
+
 @dg.asset_check(
     asset=dg.AssetKey("mart_monthly_by_site"), name="kpi_year_on_year_movement", blocking=False,
     metadata={KIND_META: "python"},
@@ -70,4 +100,5 @@ def kpi_year_on_year_movement(context, outcomes: OutcomesResource) -> dg.AssetCh
                         details={"movement": m})
 
 
-warning_checks = [*(build_freshness_check(s) for s in SOURCES), kpi_year_on_year_movement]
+warning_checks = [*(build_freshness_check(s) for s in SOURCES), *(build_redelivery_check(s) for s in SOURCES),
+                  kpi_year_on_year_movement]

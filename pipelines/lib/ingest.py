@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipelines.lib import plain_csv
 from pipelines.lib.landing import LandingFile, discover
-from pipelines.lib.parsers import Quarantine, parse_file
+from pipelines.lib.parsers import Quarantine, held_rows, parse_file
 from pipelines.lib.pseudonym import Pseudonymiser
 from pipelines.lib.warehouse import columns
 
@@ -111,14 +111,18 @@ def ingest_source(
     plain: dict[str, tuple[plain_csv.Layout, list[plain_csv.PlainFile]]] = {}  # by raw table
     plain_rows = 0
 
+    def quarantine(ledger: dict, reason: str, rows_held: int) -> None:
+        """Nothing of the file is counted; rows_read records the data lines it holds (uncounted)."""
+        ledger.update(status="quarantined", reason=reason, rows_read=rows_held)
+        summary.files_quarantined += 1
+        summary.quarantined.append((ledger["file_path"], reason))
+        batch.add(ledger)
+
     def parse_in_python(ledger: dict, data: bytes, rel_path) -> None:
         try:
             parsed = parse_file(source, data, rel_path, p, loaded_at=ledger["loaded_at"])
         except Quarantine as exc:
-            ledger.update(status="quarantined", reason=str(exc))
-            summary.files_quarantined += 1
-            summary.quarantined.append((ledger["file_path"], str(exc)))
-            batch.add(ledger)
+            quarantine(ledger, str(exc), held_rows(source, data))
             return
         ledger.update(rows_read=parsed.rows_read, rows_loaded=parsed.rows_loaded, rows_rejected=len(parsed.rejects))
         batch.add(ledger, parsed.tables, parsed.rejects)
@@ -169,6 +173,10 @@ def ingest_source(
         seen.add((rel, sha))
         ledger = dict(source=source, file_path=rel, file_sha256=sha, status="loaded", reason=None, rows_read=0,
                       rows_loaded=0, rows_rejected=0, duplicate_of=None, loaded_at=utc_now(), run_id=run_id)
+        if f.outside_target is not None:  # never read (pipelines.lib.landing)
+            quarantine(ledger, f"symbolic link to a file outside the landing zone ({f.outside_target}): raw files "
+                               "must sit in the landing zone as evidence; copy the file in instead", 0)
+            continue
         if sha in first_path:
             ledger.update(status="duplicate", duplicate_of=first_path[sha], reason=f"byte-identical to {first_path[sha]}")
             summary.files_duplicate += 1

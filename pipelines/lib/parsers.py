@@ -85,6 +85,24 @@ def decode(data: bytes) -> str:
                          "re-export as UTF-8") from None
 
 
+def held_rows(source: str, data: bytes) -> int:
+    """The data rows a file holds, counted without parsing it, for a quarantined file's ledger entry:
+    lines after the first (the header) that hold more than blanks and commas; in a Zoom file the
+    participant header line is not a row either. Text in a wrong encoding is counted too (UTF-16
+    decoded, other bytes line by line); binary content holds no rows to count: 0. A quoted
+    field spanning lines counts each line."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    elif b"\x00" in data or data.startswith(tuple(signature for signature, _ in BINARY_SIGNATURES)):
+        return 0
+    else:
+        text = data.decode("utf-8", errors="replace")
+    rows = [ln for ln in (ln.strip(" \t\r,") for ln in text.split("\n")[1:]) if ln]
+    if source == "zoom":
+        rows = [ln for ln in rows if not ln.startswith("Name (Original Name)")]
+    return len(rows)
+
+
 def records(text: str) -> Iterator[tuple[int, list[str]]]:
     """CSV records with the physical line number each starts on (LF or CRLF)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -211,7 +229,8 @@ def in_range(d: date, name: str) -> None:
 LOCAL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})(?::(\d{2}))?", re.ASCII)
 ZOOM_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AaPp][Mm])", re.ASCII)
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
-ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
+# RFC 3339 (section 5.6): `T` may be a space, and `T` and `Z` may be lower case; all are accepted.
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?", re.ASCII)
 WHOLE_NUMBER = re.compile(r"\d+", re.ASCII)
 
 
@@ -241,7 +260,7 @@ def iso_instant_utc(v: str, name: str, *, assume_utc: bool) -> datetime:
     if not ISO_INSTANT.fullmatch(v):
         raise RowError(f"unparseable {name} {shown(v)} (expected ISO 8601)" if v else f"missing {name}")
     try:
-        dt = datetime.fromisoformat(v)
+        dt = datetime.fromisoformat(v.upper())  # `t`/`z` as `T`/`Z` (fromisoformat takes upper case)
     except ValueError:
         raise RowError(f"unparseable {name} {shown(v)} (expected ISO 8601)") from None
     if dt.tzinfo is None:

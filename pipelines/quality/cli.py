@@ -68,6 +68,10 @@ def render_text(summary: dict, note: str | None = None) -> str:
             parts.append(f"{f['source']} {'STALE' if f.get('stale') else 'fresh'} ({age}, "
                          f"expected at least every {f.get('max_age_days'):g})")
         out.append("Freshness: " + "; ".join(parts))
+    uncounted = [r for r in summary.get("ledger") or [] if r.get("files_quarantined")]
+    if uncounted:
+        out.append("Uncounted (quarantined files): " + "; ".join(
+            f"{r['source']} {r['rows_uncounted']:,} row(s) in {r['files_quarantined']:,} file(s)" for r in uncounted))
     out.append(f"Checks: {counts.get('passed', 0)} passed, {counts.get('warning', 0)} warning(s), "
                f"{counts.get('failed', 0)} failed, {counts.get('not_run', 0)} not run (of {counts.get('total', 0)})")
     last = summary.get("last_published")

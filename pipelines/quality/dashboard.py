@@ -18,7 +18,18 @@ from __future__ import annotations
 from pipelines.lib.home import Home
 
 KIND_NAMES = {"orphan_social_prescriptions": "Orphan social prescriptions",
-              "kpi_year_on_year_movement": "Year-on-year movement"}
+              "kpi_year_on_year_movement": "Year-on-year movement",
+              "redelivered_with_different_content": "Redelivered with different content"}
+
+
+def _detail(c: dict) -> str:
+    """A warning's line: what it found where the check says so in words (no counts), else a pointer."""
+    redelivery = (c.get("details") or {}).get("redelivery")
+    if redelivery:
+        found = "; ".join(f"{x['label']} in {', '.join(x['fields'])}" for x in redelivery["conflicts"])
+        return (f"{c['asset']}: records delivered again with different content ({found}); the newest export's "
+                "version is counted. Both versions are listed in quality.html")
+    return f"{c['asset']}: see the quality report (quality.html)"
 
 
 def dashboard_quality(con, home: Home, run_id: str, base: dict | None = None) -> dict:
@@ -66,7 +77,7 @@ def _checks_quality(con, home: Home, run_id: str) -> dict:
              and c["name"] not in ("source_freshness", "kpi_year_on_year_movement")]
     for c in other:
         checks.append({"name": KIND_NAMES.get(c["name"], c["name"].replace("_", " ")), "status": "warn",
-                       "detail": f"{c['asset']}: see the quality report (quality.html)"})
+                       "detail": _detail(c)})
     passed_blocking = sum(1 for c in summary["checks"] if c.get("blocking") and c["status"] in ("passed", "warning"))
     checks.insert(0, {"name": "Blocking checks", "status": "pass",
                       "detail": f"{passed_blocking} blocking checks (schema, keys, code sets, reconciliation) "

@@ -86,6 +86,26 @@ def _freshness(rows: list[dict]) -> str:
             f"<tbody>{body}</tbody></table>")
 
 
+LEDGER_COLUMNS = (("files_loaded", "files loaded"), ("files_quarantined", "files quarantined"),
+                  ("files_duplicate", "duplicate files"), ("rows_read", "rows read"), ("rows_loaded", "rows loaded"),
+                  ("rows_rejected", "rows rejected"), ("rows_uncounted", "rows in quarantined files (uncounted)"))
+
+
+def _ledger(rows: list[dict]) -> str:
+    """Files and rows by source from the ingestion ledger, with the rows no figure counts."""
+    if not rows:
+        return "<p>No ledger summary in this run (ingestion did not run).</p>"
+    head = "".join(f'<th class="n">{_e(h)}</th>' for _, h in LEDGER_COLUMNS)
+    body = "".join(f'<tr><td>{_e(r.get("source"))}</td>'
+                   + "".join(f'<td class="n">{int(r.get(k) or 0):,}</td>' for k, _ in LEDGER_COLUMNS) + "</tr>"
+                   for r in rows)
+    return (f'<table id="ledger"><thead><tr><th>source</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+            '<p class="small">Rows read = rows loaded + rows rejected for every loaded file. A quarantined file is '
+            "counted nowhere; its rows are the data lines it holds after the header (ledger.files.rows_read), so "
+            "this is how much delivered data no figure includes. A link to a file outside the landing zone is "
+            "never read: 0 rows.</p>")
+
+
 def _all_checks(checks: list[dict]) -> str:
     body = "".join(
         f'<tr><td class="{_e(c["status"])}">{_e(STATUS_TEXT.get(c["status"], c["status"]))}</td>'
@@ -126,6 +146,7 @@ def render_html(summary: dict) -> str:
     sections.append("<h2>Failed checks</h2>" + ("".join(_check_card(c) for c in failed) or "<p>None.</p>"))
     sections.append("<h2>Warnings</h2>" + ("".join(_check_card(c) for c in warned) or "<p>None.</p>"))
     sections.append("<h2>Source freshness</h2>" + _freshness(summary.get("freshness") or []))
+    sections.append("<h2>Files and rows by source</h2>" + _ledger(summary.get("ledger") or []))
     sections.append(f"<h2>Every check ({len(checks)})</h2>" + _all_checks(checks))
     title = "Life Rooms outcomes: data quality"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'

@@ -263,6 +263,7 @@ def summarise(home: Home, run_id: str) -> dict:
         headline = ("Not published (yet): the publishing steps have not run in this run"
                     + (f"; {counts['not_run']} check(s) did not run" if counts["not_run"] else ""))
     freshness = [c["details"] for c in ordered if c.get("details", {}).get("freshness")]
+    ledger = [c["details"]["ledger"] for c in ordered if c.get("details", {}).get("ledger")]
     return {
         "run_id": run_id, "started_at": header.get("started_at"), "updated_at": utc_now(),
         "home": str(home.root), "report": str(report_path(home)),
@@ -271,6 +272,7 @@ def summarise(home: Home, run_id: str) -> dict:
         "published_this_run": {k: publications.get(k) for k in ("kpi_snapshot", "dashboards")},
         "last_published": last_published,
         "freshness": sorted(freshness, key=lambda f: f.get("source", "")),
+        "ledger": sorted(ledger, key=lambda f: f.get("source", "")),
         "checks": ordered,
     }
 

@@ -1,0 +1,118 @@
+"""Redelivered with different content: a record delivered again whose fields disagree.
+
+Exports overlap, so the same record arrives in several files; the contract says which version
+is counted (the newest export's), and the models apply that rule. When the versions disagree
+(a `call_id` with another outcome, a `visit_id` with another site or member), the analyst must
+be told: this module finds them, per source, from `raw.*` alone. It says how many keys, which
+fields differ, and shows a sample with both versions' file:line. Personal fields (pseudonyms)
+are named, never shown; nor is free text.
+
+What counts as "the same record" (docs/quality.md, "Conflicting redeliveries"):
+- visits: `visit_id`. `status` is not compared: `void` in a later delivery is the kiosk's
+  correction, and the contract's rule (void in any delivery) decides it.
+- zoom: the session, (Meeting ID, Start Time): its meeting row. Participants are not compared:
+  a session exported twice is the union of its participants, by rule.
+- pathways: the same version of a record, (`contact_id`, `updated_at`) or (`prescription_id`,
+  `updated_at`). Versions with different `updated_at` are changes by design, not conflicts.
+- wellbeing_calls: `call_id`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SAMPLE_KEYS = 5
+
+
+@dataclass(frozen=True)
+class Record:
+    table: str  # raw.<table>
+    label: str  # what one key is, in the messages
+    key: tuple[str, ...]
+    fields: tuple[str, ...]  # compared
+    withheld: frozenset[str] = frozenset()  # compared but never shown: personal or free text
+
+
+RECORDS: dict[str, tuple[Record, ...]] = {
+    "visits": (Record("visits", "visit_id", ("visit_id",),
+                      ("site_code", "signed_in_at", "member_id", "visitor_type", "purpose"),
+                      frozenset({"member_id"})),),
+    "zoom": (Record("zoom_meetings", "Zoom session (Meeting ID, Start Time)", ("meeting_id", "start_time"),
+                    ("topic", "end_time", "host_email_pseudonym", "duration_minutes", "participants_reported"),
+                    frozenset({"topic", "host_email_pseudonym"})),),
+    "pathways": (
+        Record("pathway_contacts", "contact version (contact_id, updated_at)", ("contact_id", "updated_at"),
+               ("member_id", "advisor_id", "site_code", "contact_date", "mode", "outcome"),
+               frozenset({"member_id"})),
+        Record("pathway_prescriptions", "prescription version (prescription_id, updated_at)",
+               ("prescription_id", "updated_at"),
+               ("contact_id", "category", "referred_to", "created_date", "status"), frozenset({"referred_to"})),
+    ),
+    "wellbeing_calls": (Record("wellbeing_calls", "call_id", ("call_id",),
+                               ("service_user_pseudonym", "call_started_at_utc", "staff_id", "direction", "outcome",
+                                "duration_seconds"), frozenset({"service_user_pseudonym"})),),
+}
+
+
+def _differs(col: str) -> str:
+    """Aggregate: the versions of a key disagree on `col` (NULL against a value counts)."""
+    return f"(min({col}) IS DISTINCT FROM max({col}) OR count({col}) NOT IN (0, count(*)))"
+
+
+def conflicts(con, source: str, sample_keys: int = SAMPLE_KEYS) -> list[dict]:
+    """One dict per record kind of `source` that has conflicts: label, keys (count), fields
+    ({field: keys differing in it}) and samples (both versions' file:line per sampled key)."""
+    out = []
+    for r in RECORDS[source]:
+        keys = ", ".join(r.key)
+        flags = ", ".join(f"{_differs(c)} AS d_{c}" for c in r.fields)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _conflicts AS
+            SELECT * FROM (SELECT {keys}, {flags} FROM raw.{r.table} GROUP BY {keys})
+            WHERE {" OR ".join(f"d_{c}" for c in r.fields)}""")
+        sums = ", ".join(f"count(*) FILTER (d_{c})" for c in r.fields)
+        n, *per_field = con.execute(f"SELECT count(*), {sums} FROM _conflicts").fetchone()
+        if n:
+            out.append({"label": r.label, "table": f"raw.{r.table}", "keys": int(n),
+                        "fields": {c: int(k) for c, k in zip(r.fields, per_field) if k},
+                        "samples": _samples(con, r, sample_keys)})
+        con.execute("DROP TABLE _conflicts")
+    return out
+
+
+def _samples(con, r: Record, limit: int) -> list[dict]:
+    """For the first `limit` keys: the first version (by file, line) and the first that differs."""
+    keys = ", ".join(r.key)
+    cols = ", ".join(f"t.{c}" for c in r.fields)
+    rows = con.execute(f"""
+        SELECT {", ".join(f"t.{k}" for k in r.key)}, {cols}, t.file_path, t.line_number
+        FROM raw.{r.table} t
+        JOIN (SELECT {keys} FROM _conflicts ORDER BY {keys} LIMIT {int(limit)}) USING ({keys})
+        ORDER BY {", ".join(f"t.{k}" for k in r.key)}, t.file_path, t.line_number""").fetchall()
+    by_key: dict[tuple, list[tuple]] = {}
+    for row in rows:
+        by_key.setdefault(row[:len(r.key)], []).append(row)
+    samples = []
+    for key, versions in by_key.items():
+        first = versions[0]
+        values = lambda v: v[len(r.key):len(r.key) + len(r.fields)]  # noqa: E731
+        other = next(v for v in versions[1:] if values(v) != values(first))
+        sample = {"key": " / ".join(str(k) for k in key)}
+        differing = [c for c, a, b in zip(r.fields, values(first), values(other)) if a != b]
+        sample["differs"] = ", ".join(differing)
+        for c, a, b in zip(r.fields, values(first), values(other)):
+            if c in differing:
+                sample[c] = "(withheld)" if c in r.withheld else f"{_shown(a)} / {_shown(b)}"
+        sample.update(file_path=first[-2], line_number=first[-1], other_file_path=other[-2],
+                      other_line_number=other[-1])
+        samples.append(sample)
+    return samples
+
+
+def _shown(v) -> str:
+    return "(empty)" if v is None else str(v)
+
+
+def describe(found: dict) -> str:
+    """One line: '2 visit_id(s) delivered again with different content (site_code in 1, member_id in 1)'."""
+    fields = ", ".join(f"{c} in {k:,}" for c, k in found["fields"].items())
+    return f"{found['keys']:,} {found['label']}(s) delivered again with different content ({fields})"
