@@ -182,9 +182,32 @@ def finish_run(summary: dict, home: Home) -> int:
     return 0
 
 
+def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
+    """The whole job, unless nothing it is computed from changed since it last succeeded
+    (pipelines.lib.run_inputs): then no Dagster, no dbt, nothing published anew."""
+    from pipelines.lib import run_inputs
+
+    if not landing.is_dir():
+        raise UsageError(f"landing folder {landing} does not exist or is not a folder")
+    inputs = run_inputs.fingerprint(landing)
+    last = None if full_refresh else run_inputs.unchanged_since(home, inputs)
+    if last is not None:
+        print(f"nothing new: the {inputs['landing_files']:,} files under {landing} were all processed by run "
+              f"{last['run_id']}, and the code and settings are unchanged (`outcomes run --full-refresh` runs "
+              "anyway)\n")
+        print(render_kpis(read_kpis(home), "table"), end="")
+        print(f"\ndashboards: {home.dashboards / 'index.html'}")
+        return 0
+    run_inputs.forget(home)  # until this run succeeds, the last record no longer describes the outputs
+    summary = run_pipeline(home, landing)
+    code = finish_run(summary, home)
+    if code == 0:
+        run_inputs.save(home, inputs, summary["run_id"])
+    return code
+
+
 def cmd_run(args) -> int:
-    home = Home.resolve(args.home)
-    return finish_run(run_pipeline(home, Path(args.landing)), home)
+    return run_whole_job(Home.resolve(args.home), Path(args.landing), args.full_refresh)
 
 
 def cmd_demo(args) -> int:
@@ -203,7 +226,7 @@ def cmd_demo(args) -> int:
         summary = write_demo_landing(landing, **wanted)
         marker.write_text(json.dumps(wanted))
         print(f"demo landing zone: {landing} ({summary['files']['total']['written']} files)")
-    return finish_run(run_pipeline(home, landing), home)
+    return run_whole_job(home, landing, args.full_refresh)
 
 
 def cmd_watch(args) -> int:
@@ -271,10 +294,13 @@ def parser() -> argparse.ArgumentParser:
 
     p = add("run", cmd_run, "Process every file under the landing root and refresh KPIs and dashboards.")
     p.add_argument("--landing", required=True, help="landing root holding visits/, zoom/, pathways/, wellbeing_calls/")
+    full = "run the whole job even when no file, code or setting changed since it last succeeded"
+    p.add_argument("--full-refresh", action="store_true", help=full)
     p = add("demo", cmd_demo, "Write synthetic demo exports into <home>/landing and run the pipeline on them.")
     p.add_argument("--seed", type=int, default=2122)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--years", type=int, default=5)
+    p.add_argument("--full-refresh", action="store_true", help=full)
     p = add("watch", cmd_watch, "Watch a landing root and process new files as they land (no daemon needed).")
     p.add_argument("--landing", required=True)
     p.add_argument("--interval", type=float, default=30.0, help="seconds between ticks")

@@ -72,8 +72,16 @@ def test_second_run_adds_nothing(demo_home):
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     counts = con.execute("SELECT (SELECT count(*) FROM raw.visits), (SELECT count(*) FROM ledger.files)").fetchone()
     con.close()
+    state = {p: p.stat().st_mtime_ns for p in (home / "warehouse.duckdb", home / "dashboards/index.html",
+                                                home / "published/kpi_annual.csv", home / "quality/last_run.json")}
+    runs = sorted((home / "runs").iterdir())
     again = outcomes("run", "--landing", str(home / "landing"), "--home", str(home))
-    assert "0 loaded" in again.stdout and "already seen" in again.stdout
+    # nothing changed: no job, no dbt, nothing written or published anew
+    assert again.stdout.startswith("nothing new: the ") and "11,022" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in state} == state and sorted((home / "runs").iterdir()) == runs
+    assert kpis(home) == before
+    forced = outcomes("run", "--landing", str(home / "landing"), "--home", str(home), "--full-refresh")
+    assert "0 loaded" in forced.stdout and "already seen" in forced.stdout
     assert kpis(home) == before
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT (SELECT count(*) FROM raw.visits), (SELECT count(*) FROM ledger.files)").fetchone() == counts

@@ -4,9 +4,9 @@ format of `outcomes kpis --format csv` (financial_year,kpi,value).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from pipelines.lib.atomic import write_text
 from pipelines.lib.contracts import KPIS
 from pipelines.lib.home import Home
 
@@ -26,11 +26,5 @@ def publish_kpis(home: Home, rows: list[tuple[str, str, float | None]]) -> Path:
     order = {k: i for i, k in enumerate(KPIS)}
     ordered = sorted(rows, key=lambda r: (r[0], order.get(r[1], len(order)), r[1]))
     path = published_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(render_kpis(ordered, "csv"))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_text(path, render_kpis(ordered, "csv"))
     return path

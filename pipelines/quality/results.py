@@ -14,7 +14,6 @@ never ran (skipped after an upstream failure) is reported as not run, not forgot
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Iterable
 
 import dagster as dg
 
+from pipelines.lib.atomic import write_text as write_atomic
 from pipelines.lib.home import Home
 
 KEEP_RUNS = 30  # per-run record files kept under <home>/quality/runs
@@ -57,11 +57,6 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def jsonable(v: Any) -> Any:

@@ -1,0 +1,85 @@
+"""What a run was computed from, so a run with nothing new can be skipped without doing any work.
+
+A published result depends on three things: the landing zone's files (each file's path and
+content digest), the code (pipelines, dbt project, dashboards, suites) and the settings read
+from the environment. After a whole-job run succeeds, their fingerprints are written to
+<home>/state/last_run_inputs.json; `outcomes run` (and `outcomes demo`) with the same three
+and the outputs still in place has nothing to do, and says so instead of starting Dagster and
+dbt. Anything else (a new or changed file, an edit to a model, another staff domain, a missing
+warehouse or dashboard) runs the job as before; `--full-refresh` always does.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from pipelines.lib.atomic import write_text
+from pipelines.lib.home import Home
+from pipelines.lib.landing import discover
+
+REPO = Path(__file__).resolve().parents[2]
+# What a run's results are computed from, relative to the repository.
+CODE = ("pipelines", "dashboards", "expectations", "dbt_project/models", "dbt_project/macros",
+        "dbt_project/seeds", "dbt_project/tests", "dbt_project/dbt_project.yml", "dbt_project/profiles.yml")
+CODE_SUFFIXES = (".py", ".sql", ".yml", ".yaml", ".csv", ".json")
+# Environment variables that change where or how a run works, not what it computes.
+NOT_SETTINGS = frozenset({"OUTCOMES_HOME", "OUTCOMES_LANDING", "OUTCOMES_DEBUG", "OUTCOMES_DBT_PARENT_PID",
+                          "OUTCOMES_LOCK_TIMEOUT", "OUTCOMES_DBT_MEMORY_LIMIT", "OUTCOMES_DUCKDB_MEMORY_LIMIT"})
+
+
+def _digest(lines) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode() + b"\n")
+    return h.hexdigest()
+
+
+def landing_fingerprint(landing: Path) -> tuple[str, int]:
+    """(digest of every discovered file's path and content digest, number of files)."""
+    files = discover(landing)
+    return _digest(f"{f.rel_path}\0{f.read()[1]}" for f in files), len(files)
+
+
+def code_fingerprint(repo: Path = REPO) -> str:
+    paths = []
+    for name in CODE:
+        p = repo / name
+        paths += [p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file() and x.suffix in CODE_SUFFIXES
+                                                and "__pycache__" not in x.parts)
+    return _digest(f"{p.relative_to(repo)}\0{hashlib.sha256(p.read_bytes()).hexdigest()}" for p in paths)
+
+
+def settings_fingerprint(environ=os.environ) -> str:
+    return _digest(f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith("OUTCOMES_") and k not in NOT_SETTINGS)
+
+
+def fingerprint(landing: Path) -> dict:
+    digest, files = landing_fingerprint(landing)
+    return {"landing": str(landing.resolve()), "landing_files": files, "landing_digest": digest,
+            "code": code_fingerprint(), "settings": settings_fingerprint()}
+
+
+def state_path(home: Home) -> Path:
+    return home.root / "state" / "last_run_inputs.json"
+
+
+def save(home: Home, inputs: dict, run_id: str) -> None:
+    write_text(state_path(home), json.dumps({**inputs, "run_id": run_id}, indent=1, sort_keys=True) + "\n")
+
+
+def forget(home: Home) -> None:
+    state_path(home).unlink(missing_ok=True)
+
+
+def unchanged_since(home: Home, inputs: dict) -> dict | None:
+    """The last successful whole run's record when it was computed from exactly `inputs` and its
+    outputs are still there; else None (the job must run)."""
+    try:
+        last = json.loads(state_path(home).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    same = all(last.get(k) == v for k, v in inputs.items())
+    outputs = home.warehouse.exists() and (home.dashboards / "index.html").exists()
+    return last if same and outputs else None

@@ -1,0 +1,66 @@
+"""A run with nothing new is skipped: what decides "nothing new" (pipelines.lib.run_inputs).
+
+The end-to-end half (a second `outcomes run` starts no job and writes nothing; `--full-refresh`
+runs anyway) is tests/test_end_to_end.py::test_second_run_adds_nothing.
+"""
+from __future__ import annotations
+
+import shutil
+
+from pipelines.lib import run_inputs
+from pipelines.lib.home import Home
+from tests.support import REPO, write_export
+
+HEADER = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n"
+
+
+def test_the_landing_digest_follows_paths_and_content_only(tmp_path):
+    landing = tmp_path / "landing"
+    write_export(landing / "visits/a.csv", HEADER + "V1,WAL,2021-10-04 10:00,M1,member,course,ok\n")
+    first = run_inputs.landing_fingerprint(landing)
+    assert first[1] == 1
+    write_export(landing / "visits/b.csv.part", HEADER)  # still being written: not a file yet
+    write_export(landing / "notes/readme.txt", "not a source folder")
+    assert run_inputs.landing_fingerprint(landing) == first
+    (landing / "visits/a.csv").rename(landing / "visits/a2.csv")  # a path is lineage: a new delivery
+    renamed = run_inputs.landing_fingerprint(landing)
+    assert renamed[0] != first[0]
+    write_export(landing / "visits/a2.csv", HEADER + "V1,WAL,2021-10-04 10:00,M1,member,course,void\n")
+    assert run_inputs.landing_fingerprint(landing)[0] not in (first[0], renamed[0])
+
+
+def test_the_code_digest_changes_with_a_model(tmp_path):
+    repo = tmp_path / "repo"
+    for name in ("pipelines/lib", "dbt_project/models/marts"):
+        shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    before = run_inputs.code_fingerprint(repo)
+    assert run_inputs.code_fingerprint(repo) == before
+    model = repo / "dbt_project/models/marts/kpi_annual.sql"
+    model.write_text(model.read_text() + "\n-- a comment is a change too\n")
+    assert run_inputs.code_fingerprint(repo) != before
+
+
+def test_settings_that_change_results_change_the_digest():
+    base = {"OUTCOMES_HOME": "/a", "PATH": "/bin"}
+    digest = run_inputs.settings_fingerprint(base)
+    assert run_inputs.settings_fingerprint({**base, "OUTCOMES_HOME": "/b", "OUTCOMES_LOCK_TIMEOUT": "9",
+                                            "HOME": "/root"}) == digest
+    assert run_inputs.settings_fingerprint({**base, "OUTCOMES_KPI_MOVEMENT_PCT": "10"}) != digest
+    assert run_inputs.settings_fingerprint({**base, "OUTCOMES_DISCLOSURE_CONTROL": "0"}) != digest
+
+
+def test_unchanged_only_with_the_same_inputs_and_the_outputs_in_place(tmp_path):
+    home = Home(tmp_path / "home")
+    inputs = {"landing": "/l", "landing_files": 2, "landing_digest": "d", "code": "c", "settings": "s"}
+    assert run_inputs.unchanged_since(home, inputs) is None  # never ran
+    run_inputs.save(home, inputs, "run-1")
+    assert run_inputs.unchanged_since(home, inputs) is None  # no warehouse, no dashboards
+    home.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    home.warehouse.write_bytes(b"")
+    (home.dashboards).mkdir()
+    (home.dashboards / "index.html").write_text("<html>")
+    assert run_inputs.unchanged_since(home, inputs)["run_id"] == "run-1"
+    for key in inputs:
+        assert run_inputs.unchanged_since(home, {**inputs, key: "other"}) is None, key
+    run_inputs.forget(home)
+    assert run_inputs.unchanged_since(home, inputs) is None
