@@ -16,7 +16,11 @@ $(VENV)/.installed: pyproject.toml
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
 	$(UV) venv --quiet --allow-existing $(VENV) --python $(PY)
 	# dbt-core 1.12.0's parser exists only as a wheel; never build it from source (that downloads).
-	$(UV) pip install --quiet --python $(BIN)/python --only-binary dbt-core-experimental-parser -e '.[dev]'
+	# --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set (as on CI machines), nothing else
+	# caches bytecode, and every process (each run, each dbt call) compiled Dagster, dbt and Great
+	# Expectations from source again: ~20 s of CPU a process (docs/performance.md).
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --only-binary dbt-core-experimental-parser -e '.[dev]'
+	$(BIN)/python -m compileall -q pipelines dashboards tests
 	$(BIN)/outcomes prepare
 	@touch $@
 
@@ -34,10 +38,14 @@ browser:
 	  else echo "make browser: need root or sudo to apt-get install chromium" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# `exec`: make passes a SIGTERM on to its child, which must be dagster itself; a shell in between
+# died and left dagster's webserver, daemon and code servers running (docs/orchestration.md).
+# `make dev DEV_HOME=... DEV_PORT=...`: another Dagster home and port (tests/test_dev_shutdown.py).
+dev: DEV_HOME ?= $(CURDIR)/.outcomes/dagster
 dev: setup
-	mkdir -p .outcomes/dagster
-	test -f .outcomes/dagster/dagster.yaml || $(BIN)/python -c "from pipelines.cli import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > .outcomes/dagster/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.outcomes/dagster DAGSTER_GRPC_SHUTDOWN_GRACE_PERIOD=2 exec $(BIN)/dagster dev -w workspace.yaml
+	mkdir -p $(DEV_HOME)
+	test -f $(DEV_HOME)/dagster.yaml || $(BIN)/python -c "from pipelines.cli import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > $(DEV_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DEV_HOME) exec $(BIN)/dagster dev -w workspace.yaml $(if $(DEV_PORT),--port $(DEV_PORT))
 
 clean:
 	rm -rf .outcomes dbt_project/target dbt_project/logs
