@@ -4,6 +4,7 @@ For each scale it generates (and caches) the demo landing zone, then times as su
   fixed   `outcomes run` on an empty landing: the start-up every run pays;
   full    `outcomes run` from an empty home on all history but the last day;
   incr    the last day's exports land; `outcomes run` until KPIs and dashboards are refreshed;
+  none    `outcomes run` again with nothing new (pipelines/lib/run_inputs.py: no job is started);
   floor   bench/floor.sql: one DuckDB script computing kpi_annual from the raw files;
 and checks that pipeline and floor agree on every KPI. Writes docs/performance.md and
 bench/results.csv.
@@ -114,6 +115,8 @@ def bench_scale(scale: float, years: int) -> dict:
         (history / rel).parent.mkdir(parents=True, exist_ok=True)
         os.link(landing / rel, history / rel)
     incr = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
+    none = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
+    assert none["stdout"].startswith("nothing new"), none["stdout"][:500]
     floor = rusage_delta(lambda: timed([PY, str(REPO / "bench" / "floor.py"), str(landing)]))
     pipeline_kpis = kpi_rows(timed([*outcomes, "kpis", "--home", str(home), "--format", "csv"])["stdout"])
     files = sum(1 for p in landing.rglob("*") if p.is_file()) - 1
@@ -124,7 +127,7 @@ def bench_scale(scale: float, years: int) -> dict:
         "day": day, "day_files": len(day_files),
         "fixed_wall_s": fixed["wall_s"],
         "full_wall_s": full["wall_s"], "full_cpu_s": full["cpu_s"], "full_peak_rss_mib": full["peak_rss_mib"],
-        "incr_wall_s": incr["wall_s"], "incr_cpu_s": incr["cpu_s"],
+        "incr_wall_s": incr["wall_s"], "incr_cpu_s": incr["cpu_s"], "nothing_new_wall_s": none["wall_s"],
         "floor_wall_s": floor["wall_s"], "floor_cpu_s": floor["cpu_s"],
         "full_over_floor": full["wall_s"] / floor["wall_s"],
         "full_minus_fixed_over_floor": (full["wall_s"] - fixed["wall_s"]) / floor["wall_s"],
@@ -139,8 +142,10 @@ def previous_rows() -> list[dict]:
     rows = []
     for r in csv.DictReader(path.open()):
         row = {k: (v == "True" if k == "agree" else v if k in ("day", "measured_utc") else
-                   int(v) if k in ("years", "files", "day_files") else float(v)) for k, v in r.items()}
+                   int(v) if k in ("years", "files", "day_files") else float(v) if v else None)
+               for k, v in r.items()}
         row.setdefault("measured_utc", "")
+        row.setdefault("nothing_new_wall_s", None)  # rows measured before it was
         rows.append(row)
     return rows
 
@@ -154,17 +159,19 @@ def machine() -> str:
 
 def write_outputs(rows: list[dict], command: str) -> None:
     with open(REPO / "bench" / "results.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
         w.writeheader()
         w.writerows(rows)
     head = ("| scale | files | landing MiB | fixed start-up s | full s | full CPU s | full peak RSS MiB | "
-            "incremental s (1 day) | floor s | full / floor | (full - start-up) / floor | KPIs agree | measured (UTC) |")
+            "incremental s (1 day) | nothing new s | floor s | full / floor | (full - start-up) / floor | KPIs agree | measured (UTC) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
             f"| {r['scale']:g}x | {r['files']:,} | {r['landing_mib']:,.0f} | {r['fixed_wall_s']:.1f} | "
             f"{r['full_wall_s']:.1f} | {r['full_cpu_s']:.1f} | {r['full_peak_rss_mib']:,.0f} | "
-            f"{r['incr_wall_s']:.1f} ({r['day_files']} files) | {r['floor_wall_s']:.1f} | "
+            f"{r['incr_wall_s']:.1f} ({r['day_files']} files) | "
+            f"{'-' if r.get('nothing_new_wall_s') is None else format(r['nothing_new_wall_s'], '.1f')} | "
+            f"{r['floor_wall_s']:.1f} | "
             f"{r['full_over_floor']:.1f} | {r['full_minus_fixed_over_floor']:.1f} | {'yes' if r['agree'] else 'NO'} | "
             f"{r.get('measured_utc', '')} |")
     table = "\n".join(lines)

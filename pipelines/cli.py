@@ -189,6 +189,7 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
 
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist or is not a folder")
+    check_key(home)  # a home that lost its key is refused, changed or not
     inputs = run_inputs.fingerprint(landing)
     last = None if full_refresh else run_inputs.unchanged_since(home, inputs)
     if last is not None:
