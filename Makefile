@@ -27,8 +27,10 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/outcomes demo
 
+# One worker per core; a test file stays on one worker, so its module fixtures (pipeline runs)
+# are built once.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Debian's chromium for tests/test_browser.py (headless, offline). Only when it is missing;
 # needs root or sudo (CI runs as root). Without it the browser tests skip locally, fail in CI.
