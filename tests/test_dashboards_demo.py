@@ -18,7 +18,7 @@ from plotly.offline import get_plotlyjs
 
 from pipelines.demo.generator import write_demo_landing
 from tests.support import outcomes
-from tests.test_browser import assert_clean, assert_year_page, browser, open_page  # noqa: F401 (fixture)
+from tests.test_browser import assert_clean, assert_year_page, browser, open_page  # noqa: F401, F811 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +120,7 @@ def test_no_personal_data_in_any_generated_file(demo):
     assert not leaks
 
 
-def test_every_generated_page_in_the_browser(browser, demo):
+def test_every_generated_page_in_the_browser(browser, demo):  # noqa: F811 (the fixture)
     d = demo["dashboards"]
     index = open_page(browser, d / "index.html", screenshot="demo-index.png")
     assert_clean(index)

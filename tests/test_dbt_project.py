@@ -4,7 +4,6 @@ The unit tests run here, not in the Dagster-run `dbt build`: they need only empt
 """
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
