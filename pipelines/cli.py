@@ -10,18 +10,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import csv
-import io
 import json
 import os
 import sys
 from pathlib import Path
 
 from pipelines.audit.manifest import record_run
-from pipelines.audit.snapshots import format_value  # one CSV format for `kpis` and snapshots
-from pipelines.lib.contracts import KPIS, RATIO_KPIS
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
+from pipelines.lib.kpi_table import read_kpis, render_kpis
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -126,46 +123,6 @@ def print_run_summary(summary: dict, home: Home) -> None:
 
 
 # --- reading the KPIs ---------------------------------------------------------------------------
-
-def read_kpis(home: Home, year: str | None = None) -> list[tuple[str, str, float | None]]:
-    from pipelines.lib.locking import warehouse_lock
-    from pipelines.lib.warehouse import connect
-
-    if not home.warehouse.exists():
-        raise UsageError(f"no warehouse at {home.warehouse}: run `outcomes run --landing DIR` first")
-    with warehouse_lock(home.warehouse, exclusive=False), connect(home.warehouse, read_only=True) as con:
-        rows = con.execute(
-            "SELECT financial_year, kpi, value FROM main.kpi_annual "
-            "WHERE $year IS NULL OR financial_year = $year", {"year": year}).fetchall()
-        if year and not rows:
-            years = [y for (y,) in con.execute("SELECT DISTINCT financial_year FROM main.kpi_annual ORDER BY 1").fetchall()]
-            raise UsageError(f"no KPIs for {year}; years with data: {', '.join(years) or 'none'}")
-    order = {k: i for i, k in enumerate(KPIS)}
-    return sorted(rows, key=lambda r: (r[0], order.get(r[1], len(order)), r[1]))
-
-
-def render_kpis(rows: list[tuple[str, str, float | None]], fmt: str) -> str:
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["financial_year", "kpi", "value"])
-        w.writerows((y, k, format_value(k, v)) for y, k, v in rows)
-        return buf.getvalue()
-    if fmt == "json":
-        return json.dumps([{"financial_year": y, "kpi": k, "value": v} for y, k, v in rows], indent=2) + "\n"
-    years = sorted({r[0] for r in rows})
-    table = {(y, k): v for y, k, v in rows}
-    kpis = [k for k in KPIS if any((y, k) in table for y in years)]
-    width = max([len(k) for k in kpis] + [3])
-    lines = ["kpi".ljust(width) + "".join(f"{y:>14}" for y in years)]
-    for k in kpis:
-        cells = []
-        for y in years:
-            v = table.get((y, k))
-            cells.append("-" if v is None else (f"{v:,.3f}" if k in RATIO_KPIS else f"{int(v):,}"))
-        lines.append(k.ljust(width) + "".join(f"{c:>14}" for c in cells))
-    return "\n".join(lines) + "\n"
-
 
 # --- commands -----------------------------------------------------------------------------------
 

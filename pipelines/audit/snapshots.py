@@ -43,6 +43,7 @@ from pipelines.audit.manifest import utc_now
 from pipelines.lib.contracts import KPIS, RATIO_KPIS
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
+from pipelines.lib.kpi_table import format_value
 
 YEAR = re.compile(r"(\d{4})[/-](\d{2})")
 REF = re.compile(r"(\d{4})[/-](\d{2})(?:[/@]v?(\d+))?")
@@ -84,14 +85,6 @@ class Snapshot:
 
 
 # --- values -------------------------------------------------------------------------------------
-
-def format_value(kpi: str, value: float | str | None) -> str:
-    """As `outcomes kpis --format csv`: counts whole, ratios unrounded, NULL empty."""
-    if value is None or value == "":
-        return ""
-    value = float(value)
-    return repr(value) if kpi in RATIO_KPIS else str(int(value))
-
 
 def render_values(year: str, values: dict[str, str]) -> bytes:
     order = {k: i for i, k in enumerate(KPIS)}
