@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Mapping
@@ -23,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from pipelines.lib.atomic import write_text
 from pipelines.lib.csv_safe import csv_safe  # CSV injection: every downloaded cell goes through it
 
 from . import disclosure as dc
@@ -513,15 +512,4 @@ def remove_stale_temp_files(out_dir: Path, older_than_s: float = STALE_TEMP_AFTE
 
 def _write_atomic(path: Path, text: str) -> None:
     """Readers (a browser, a file share) never see a half-written page."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text(path, text)

@@ -16,12 +16,12 @@ import hmac
 import json
 import os
 import subprocess
-import tempfile
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pipelines.lib.contracts import KPIS
+from pipelines.lib.atomic import write_text
 from pipelines.lib.home import Home
 
 FORMAT = "outcomes-run-manifest/1"
@@ -158,17 +158,7 @@ def dumps(data: dict) -> str:
 
 
 def write_json_atomic(path: Path, data: dict, *, mode: int = 0o644) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(dumps(data))
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, dumps(data), mode=mode)
 
 
 def write_run_manifest(home: Home, manifest: dict) -> Path:

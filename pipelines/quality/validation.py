@@ -16,13 +16,13 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from pipelines.lib.atomic import write_text
 from pipelines.quality.suites import Suite
 
 CHUNK_ROWS = 400_000  # rows held in one validated frame at most
@@ -82,10 +82,7 @@ def load_state(path: Path, fingerprint: str) -> dict:
 
 
 def save_state(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(state, indent=1, sort_keys=True))
 
 
 def merge_failures(failures: list[dict], limit: int) -> list[dict]:
