@@ -6,6 +6,8 @@ in plain words; they are printed as footnotes on every page.
 
 from __future__ import annotations
 
+from pipelines.lib import financial_year
+
 # Okabe & Ito (2008) colour-blind-safe palette. Yellow (#F0E442) is left out of
 # SITE_COLOURS: it is too pale for a line on white.
 OKABE_ITO = {
@@ -92,12 +94,5 @@ def site_colour(code: str) -> str:
     return SITES.get(code, (code, GREY))[1]
 
 
-def previous_year(year: str) -> str:
-    """'2021/22' -> '2020/21'."""
-    start = int(year[:4]) - 1
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
-def year_slug(year: str) -> str:
-    """'2021/22' -> '2021-22', for file names."""
-    return year.replace("/", "-")
+previous_year = financial_year.previous  # '2021/22' -> '2020/21'
+year_slug = financial_year.slug  # '2021/22' -> '2021-22', for file names

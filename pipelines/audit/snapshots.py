@@ -40,12 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.audit.manifest import utc_now
+from pipelines.lib import financial_year
 from pipelines.lib.contracts import KPIS, RATIO_KPIS
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 from pipelines.lib.kpi_table import format_value
 
-YEAR = re.compile(r"(\d{4})[/-](\d{2})")
+YEAR = financial_year.LABEL
 REF = re.compile(r"(\d{4})[/-](\d{2})(?:[/@]v?(\d+))?")
 KINDS = ("provisional", "final", "correction")
 RUN_FILE = "run-manifest.json.gz"
@@ -134,14 +135,14 @@ def store(home: Home) -> Path:
 
 def year_label(text: str) -> str:
     """'2021/22' or '2021-22' -> '2021/22' (validated)."""
-    m = YEAR.fullmatch(text.strip())
-    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+    year = financial_year.parse(text)
+    if year is None:
         raise UsageError(f"{text!r} is not a financial year like 2021/22")
-    return f"{m.group(1)}/{m.group(2)}"
+    return year
 
 
 def year_folder(year: str) -> str:
-    return year_label(year).replace("/", "-")
+    return financial_year.slug(year_label(year))
 
 
 def versions(home: Home, year: str) -> list[Snapshot]:

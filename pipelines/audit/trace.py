@@ -26,6 +26,7 @@ from datetime import date
 from pipelines.audit.kpis import CATALOGUE, OWN_ROLE, components, file_in_scope
 from pipelines.lib.contracts import KPIS, RATIO_KPIS, SITE_CODES
 from pipelines.lib.csv_safe import csv_safe
+from pipelines.lib import financial_year
 from pipelines.lib.errors import UsageError
 
 SITES = tuple(sorted(SITE_CODES)) + ("UNKNOWN", "ZOOM", "PHONE")
@@ -78,11 +79,6 @@ class Trace:
 
 # --- arguments ----------------------------------------------------------------------------------
 
-def financial_year_of(d: date) -> str:
-    start = d.year if d.month >= 4 else d.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
 def parse_month(text: str | None) -> date | None:
     if text is None:
         return None
@@ -98,7 +94,7 @@ def check_arguments(con, kpi: str, year: str | None, site: str | None, month: da
         raise UsageError(f"unknown KPI {kpi!r}; KPIs: {', '.join(KPIS)}")
     years = [y for (y,) in con.execute("SELECT DISTINCT financial_year FROM main.kpi_annual ORDER BY 1").fetchall()]
     if month is not None:
-        month_year = financial_year_of(month)
+        month_year = financial_year.of(month)
         if year is not None and year != month_year:
             raise UsageError(f"--month {month:%Y-%m} is in {month_year}, not {year}")
         year = month_year
