@@ -6,7 +6,9 @@ import dagster as dg
 from pipelines.resources import OutcomesResource
 
 MART_KEYS = [dg.AssetKey(k) for k in
-             ("kpi_annual", "mart_monthly_by_site", "mart_prescriptions_by_category", "mart_pathway_funnel")]
+             ("kpi_annual", "mart_monthly_by_site", "mart_prescriptions_by_category", "mart_pathway_funnel",
+              "mart_reach_by_deprivation", "mart_reach_summary", "mart_wellbeing_change",
+              "mart_wellbeing_change_distribution", "mart_outcome_inputs")]
 
 
 def read_marts(con) -> dict:
@@ -29,7 +31,7 @@ def commissioner_dashboard(context, outcomes: OutcomesResource) -> dg.Materializ
     from dashboards import disclosure as dc
     from dashboards.page import render_dashboard
     from dashboards.quality import ledger_summary
-    from pipelines.lib.contracts import SOURCES
+    from pipelines.lib.contracts import ACTIVITY_SOURCES
     from pipelines.quality.dashboard import dashboard_quality
     from pipelines.quality.results import record_publication
 
@@ -38,7 +40,7 @@ def commissioner_dashboard(context, outcomes: OutcomesResource) -> dg.Materializ
     with outcomes.reader() as con:
         marts = read_marts(con)
         # only reached when every blocking check upstream passed: add the checks' warnings
-        quality = dashboard_quality(con, home, context.run.run_id, base=ledger_summary(marts["ledger"], SOURCES))
+        quality = dashboard_quality(con, home, context.run.run_id, base=ledger_summary(marts["ledger"], ACTIVITY_SOURCES))
     index = render_dashboard(marts["kpi_annual"], marts["monthly"], home.dashboards, disclosure=disclosure,
                              category=marts["category"], funnel=marts["funnel"], quality=quality)
     record_publication(context, home, "dashboards", path=str(index))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.raw import raw_key
-from pipelines.lib.contracts import SOURCES
+from pipelines.lib.contracts import ACTIVITY_SOURCES
 from pipelines.quality.results import KIND_META, record_check
 from pipelines.resources import OutcomesResource
 
@@ -70,4 +70,4 @@ def kpi_year_on_year_movement(context, outcomes: OutcomesResource) -> dg.AssetCh
                         details={"movement": m})
 
 
-warning_checks = [*(build_freshness_check(s) for s in SOURCES), kpi_year_on_year_movement]
+warning_checks = [*(build_freshness_check(s) for s in ACTIVITY_SOURCES), kpi_year_on_year_movement]
