@@ -270,7 +270,8 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     p = add("run", cmd_run, "Process every file under the landing root and refresh KPIs and dashboards.")
-    p.add_argument("--landing", required=True, help="landing root holding visits/, zoom/, pathways/, wellbeing_calls/")
+    p.add_argument("--landing", required=True, help="landing root holding visits/, zoom/, pathways/, wellbeing_calls/ "
+                   "(and, optional, members/, reference/, outcome_measures/)")
     p = add("demo", cmd_demo, "Write synthetic demo exports into <home>/landing and run the pipeline on them.")
     p.add_argument("--seed", type=int, default=2122)
     p.add_argument("--scale", type=float, default=1.0)
