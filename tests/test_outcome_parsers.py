@@ -139,3 +139,27 @@ def test_a_register_file_gone_from_the_landing_keeps_its_resolution(tmp_path):
     summary = resolve_members(con, landing, P)
     assert summary.files_unreadable == ["members/members_20220301.csv"]
     assert con.execute("SELECT postcode_status FROM raw.members").fetchall() == [("no_lookup",)]
+
+
+def test_bad_bytes_and_encodings_as_for_the_activity_exports():
+    header = "response_id,member_id,measure,timepoint,completed_on,item_1,item_2,item_3,item_4,item_5,item_6,item_7\n"
+    row = "R1,M1,ons4,baseline,2021-05-01,5,6,7,3,,,\n"
+    path = PurePosixPath("outcome_measures/r.csv")
+    with pytest.raises(Quarantine, match="UTF-16"):
+        parse_file("outcome_measures", (header + row).encode("utf-16"), path, P)
+    with pytest.raises(Quarantine, match="not valid UTF-8"):
+        parse_file("members", (MEMBERS + "M1,2021-01-01,L4 0TH,,\n").encode() + b"\xe9\n",
+                   PurePosixPath("members/members_20220301.csv"), P)
+    with pytest.raises(Quarantine, match="ZIP"):
+        parse_file("reference", b"PK\x03\x04 an xlsx", PurePosixPath("reference/imd2019.xlsx"), P)
+    ok = parse_file("outcome_measures", b"\xef\xbb\xbf" + (header + row).replace("\n", "\r\n").encode(), path, P)
+    assert len(ok.tables["outcome_measures"]) == 1 and not ok.rejects
+    formula = parse_file("outcome_measures", (header + row.replace("R1", "=HYPERLINK(1)")).encode(), path, P)
+    assert formula.rejects == [(2, "response_id starts with a spreadsheet formula character (= + - @): not an identifier")]
+    short = parse_file("members", (MEMBERS + "M1,2021-01-01,L4 0TH\n").encode(),
+                       PurePosixPath("members/members_20220301.csv"), P)
+    assert short.rejects == [(2, "expected 5 fields, found 3 (a truncated or shifted line?)")]
+    # a shifted register row never quotes a value (it could be a postcode)
+    shifted = parse_file("members", (MEMBERS + "M1,L4 0TH,2021-01-01,,\n").encode(),
+                         PurePosixPath("members/members_20220301.csv"), P)
+    assert shifted.rejects and "L4" not in shifted.rejects[0][1]
