@@ -1589,7 +1589,7 @@ def _gen_members(L: _Landing, seed: int, years: int, manifest: dict, lsoas: dict
                 continue
             yob_s = "" if rng.random() < 0.06 else str(yob)
             reg_s = registered.isoformat()
-            if rng.random() < 0.002:  # hand-edited in a spreadsheet: a broken date or year of birth
+            if k == 0 and rng.random() < 0.004:  # hand-edited in a spreadsheet (fixed by the next export)
                 bad += 1
                 if rng.random() < 0.5:
                     reg_s = registered.strftime("%d/%m/%Y")
@@ -1644,7 +1644,7 @@ def _gen_outcomes(L: _Landing, seed: int, scale: float, years: int, register: li
     responses: list[tuple] = []  # (completed_on, row fields, bad)
     n = 0
     for fy in range(FIRST_FY, FIRST_FY + years):
-        for _ in range(max(1, round(520 * scale))):
+        for _ in range(max(60, round(520 * scale))):
             n += 1
             mid = rng.choice(register)
             base_on = _fy_start(fy) + timedelta(days=rng.randint(0, 364))
