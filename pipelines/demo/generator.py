@@ -1589,7 +1589,7 @@ def _gen_members(L: _Landing, seed: int, years: int, manifest: dict, lsoas: dict
                 continue
             yob_s = "" if rng.random() < 0.06 else str(yob)
             reg_s = registered.isoformat()
-            if k == 0 and rng.random() < 0.004:  # hand-edited in a spreadsheet (fixed by the next export)
+            if k < len(exports) - 1 and rng.random() < 0.004:  # hand-edited in a spreadsheet (fixed by the newest export)
                 bad += 1
                 if rng.random() < 0.5:
                     reg_s = registered.strftime("%d/%m/%Y")
