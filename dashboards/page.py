@@ -27,9 +27,10 @@ from pipelines.lib.csv_safe import csv_safe  # CSV injection: every downloaded c
 from . import disclosure as dc
 from . import figures as fg
 from .kpis import FUNNEL_STAGES, KPIS, RATIOS, TERMS, kpi_label, previous_year, year_slug
+from . import outcomes as oc
 
 TITLE = "Life Rooms outcomes"
-DEFINITIONS = {**KPIS, **TERMS}  # footnoted, numbered in this order
+DEFINITIONS = {**KPIS, **TERMS, **oc.TERMS}  # footnoted, numbered in this order
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 CSS = """
@@ -86,7 +87,8 @@ def kpi_csv(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSUR
 
 def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: Path, year: str | None = None,
                      disclosure: bool = dc.DISCLOSURE_DEFAULT, category: pd.DataFrame | None = None,
-                     funnel: pd.DataFrame | None = None, quality: Mapping | None = None) -> Path:
+                     funnel: pd.DataFrame | None = None, quality: Mapping | None = None,
+                     outcomes: Mapping | None = None) -> Path:
     """Write out_dir/<2021-22>.html for every financial year in kpi_annual (or only `year`) and out_dir/index.html.
 
     Returns index.html when all years are rendered, or the chosen year's page
@@ -109,6 +111,10 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
           "years": {"2021/22": {"status": "pass", "notes": ["..."]}, ...},   # per year, overrides "status"
         }
 
+    `outcomes` (optional) holds the outcome marts for the "Who we reach" and "Do people feel
+    better" sections (dashboards.outcomes): reach_by_decile, reach_summary, wellbeing_change,
+    wellbeing_distribution, outcome_inputs. None or missing: the sections say no data has arrived.
+
     Other keys are listed as they are. Counts of rows (and any other whole
     number) go through disclosure control; counts of files (keys starting
     "files") are not about people and are shown exactly. No value may hold
@@ -126,7 +132,8 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
     pages = {}
     for y in todo:
         pages[y] = out_dir / f"{year_slug(y)}.html"
-        _write_atomic(pages[y], _year_page(kpi_annual, monthly, y, years, disclosure, category, funnel, quality))
+        _write_atomic(pages[y], _year_page(kpi_annual, monthly, y, years, disclosure, category, funnel, quality,
+                                              outcomes or {}))
     listed = [y for y in years if (out_dir / f"{year_slug(y)}.html").exists()]
     index = out_dir / "index.html"
     _write_atomic(index, _index_page(kpi_annual, monthly, listed, disclosure, quality))
@@ -135,7 +142,7 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
 
 # --- pages --------------------------------------------------------------------
 
-def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, quality) -> str:
+def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, quality, outcomes=None) -> str:
     h = headline_values(kpi_annual, year, disclosure)
     prev = previous_year(year)
     has_prev = prev in years
@@ -231,6 +238,8 @@ def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, q
                                       [[f"{_e(r.label)}{_fn(FUNNEL_STAGES[r.stage][1]) if r.stage in FUNNEL_STAGES else ''}",
                                         _e(r.shown), _e(r.rate_shown)] for r in fd.itertuples()])))
 
+    sections.append(oc.reach_section(year, outcomes or {}, disclosure, _chart, _table, _fn))
+    sections.append(oc.wellbeing_section(year, outcomes or {}, disclosure, _chart, _table, _fn))
     sections.append(f'<h2 id="quality">Data quality</h2>{_quality(quality, disclosure, year)}')
     sections.append(_footnotes(disclosure))
 

@@ -251,7 +251,8 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     p = add("run", cmd_run, "Process every file under the landing root and refresh KPIs and dashboards.")
-    p.add_argument("--landing", required=True, help="landing root holding visits/, zoom/, pathways/, wellbeing_calls/")
+    p.add_argument("--landing", required=True, help="landing root holding visits/, zoom/, pathways/, wellbeing_calls/ "
+                   "(and, optional, members/, reference/, outcome_measures/)")
     full = "run the whole job even when no file, code or setting changed since it last succeeded"
     p.add_argument("--full-refresh", action="store_true", help=full)
     p = add("demo", cmd_demo, "Write synthetic demo exports into <home>/landing and run the pipeline on them.")

@@ -380,3 +380,41 @@ def test_a_narrow_screen_still_draws_everything(browser, pages):
 
 def test_disclosure_default_is_on():
     assert dc.DISCLOSURE_DEFAULT is True
+
+
+# --- the demo, end to end: the outcome sections -------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    from tests.support import outcomes
+
+    home = tmp_path_factory.mktemp("browser-demo")
+    outcomes("demo", "--home", str(home))
+    return home
+
+
+def test_demo_year_page_shows_who_we_reach_and_do_people_feel_better(browser, demo_home):
+    import duckdb
+
+    with duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True) as con:
+        kpi_annual = con.execute("SELECT * FROM main.kpi_annual").df()
+        s = con.execute("SELECT members_decile_1_3, members_known_decile FROM main.mart_reach_summary "
+                        "WHERE financial_year = '2021/22' AND site_code = 'ALL'").fetchone()
+        w = con.execute("SELECT improved, paired_members FROM main.mart_wellbeing_change "
+                        "WHERE financial_year = '2021/22' AND measure = 'swemwbs'").fetchone()
+    r = open_page(browser, demo_home / "dashboards" / "2021-22.html", screenshot="demo-2021-22.png")
+    assert_year_page(r, kpi_annual, "2021/22")
+    v = r.values
+    assert v["cards"]["visits"] == "11,020"  # the published figure, rounded: the demo's activity is unchanged
+    assert "fig-reach" in v["drawn"] and "fig-swemwbs-change" in v["drawn"]
+    assert "Who we reach" in v["text"] and "Do people feel better" in v["text"]
+    assert "No data yet" not in v["text"]
+    # the headline shares, from the rounded counts (disclosure control on)
+    share_1_3 = dc.safe_ratio(*s)
+    improved = dc.safe_ratio(*w)
+    assert f"{share_1_3:.0%} of members reached live in IMD deciles 1-3" in v["text"]
+    assert f"{improved:.0%} of paired members improved their SWEMWBS" in v["svg_titles"][v["figures"].index("fig-swemwbs-change")]
+    assert share_1_3 > 0.5  # Merseyside: most members in deciles 1-3
+    import re
+    assert len(re.findall(r"\d+% \([\d,]+\)", v["svg_text"]["fig-reach"])) == 10  # a bar per decile: share (count)
+    assert "Anxiety yesterday" in v["text"]

@@ -3,7 +3,9 @@ formats, and the designed KPI figures. The end-to-end check through the pipeline
 with the pipeline's own tests."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 import json
 import os
 import subprocess
@@ -16,7 +18,8 @@ from pipelines.demo.generator import PUBLISHED_2021_22, expected_kpis, write_dem
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = 0.05
-SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
+ACTIVITY_SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
+SOURCES = ACTIVITY_SOURCES + ("members", "reference", "outcome_measures")
 KPIS = (
     "visits", "visiting_members",
     "pathway_contacts", "social_prescriptions", "prescriptions_per_contact",
@@ -112,6 +115,16 @@ def test_headers_match_the_contract_exactly(small):
             assert lines[0] == VISITS_HEADER, rel
         elif src == "wellbeing_calls":
             assert lines[0] == CALLS_HEADER, rel
+        elif src == "members":
+            assert re.fullmatch(r"members_\d{8}\.csv", name), rel
+            assert lines[0] == "member_id,registered_on,postcode,year_of_birth,referral_source", rel
+        elif src == "outcome_measures":
+            assert lines[0] == ("response_id,member_id,measure,timepoint,completed_on,"
+                                "item_1,item_2,item_3,item_4,item_5,item_6,item_7"), rel
+        elif src == "reference":
+            assert name.startswith(("postcode_lsoa", "imd2019")), rel
+            want = "pcds" if name.startswith("postcode_lsoa") else "Index of Multiple Deprivation (IMD) Decile"
+            assert want in lines[0] and ("lsoa11cd" in lines[0] or "LSOA code (2011)" in lines[0]), rel
         elif src == "pathways":
             assert name.startswith(("contacts", "prescriptions")), rel
             want = CONTACTS_HEADER if name.startswith("contacts") else PRESCRIPTIONS_HEADER
@@ -231,8 +244,40 @@ def test_volumes_grow_in_proportion_to_scale(tmp_path):
     """4x the scale: 4x the rows of every source and 4x the Zoom files (one per session); kiosk
     files grow with the number of kiosks per site (sqrt of the scale), so 16x adds kiosks."""
     small, big = (write_demo_landing(tmp_path / f"s{s}", scale=s, years=2) for s in (0.05, 0.2))
-    for src in SOURCES:
+    for src in ACTIVITY_SOURCES:  # the lookups are fixed stand-ins; the register and questionnaires grow less
         assert 3.6 <= big["rows"][src]["read"] / small["rows"][src]["read"] <= 4.4, src
     assert 3.6 <= big["files"]["zoom"]["written"] / small["files"]["zoom"]["written"] <= 4.4
     more_kiosks = write_demo_landing(tmp_path / "s3.2", scale=3.2, years=2)
     assert more_kiosks["files"]["visits"]["written"] > 1.5 * big["files"]["visits"]["written"] > 0
+
+
+def test_the_outcome_inputs_have_realistic_shapes(small):
+    """Most members in IMD deciles 1-3, postcodes in every spelling, some not in the lookup,
+    unpaired and incomplete questionnaires, a re-delivered register."""
+    root, summary, files = small
+    text = lambda src: b"".join(d for p, d in files.items() if p.startswith(src + "/")).decode("utf-8-sig")  # noqa: E731
+    lookup = {}
+    for p, data in files.items():
+        if p.startswith("reference/") and p.rsplit("/", 1)[-1].startswith("postcode_lsoa"):
+            for row in csv.DictReader(data.decode("utf-8-sig").splitlines()):
+                if row["pcds"] and row["lsoa11cd"]:
+                    lookup["".join(row["pcds"].split())] = row["lsoa11cd"]
+    imd_rows = [r for r in csv.reader(text("reference").splitlines()) if r and r[0].startswith("E0199")]
+    decile = {r[0]: int(r[-1]) for r in imd_rows}
+    members = [r for r in csv.reader(text("members").splitlines()) if r and r[0].startswith("M")]
+    spellings = {"lower": 0, "compact": 0, "outward": 0, "empty": 0, "missing": 0}
+    known = []
+    for r in members:
+        pc = r[2]
+        compact = "".join(pc.split()).upper()
+        spellings["lower"] += pc.strip() != "" and pc == pc.lower() and any(ch.isalpha() for ch in pc)
+        spellings["compact"] += " " not in pc.strip() and len(compact) >= 5
+        spellings["outward"] += 2 <= len(compact) <= 4
+        spellings["empty"] += pc == ""
+        spellings["missing"] += len(compact) >= 5 and compact[-3:-2].isdigit() and compact not in lookup
+        if compact in lookup and lookup[compact] in decile:
+            known.append(decile[lookup[compact]])
+    assert all(v > 20 for v in spellings.values()), spellings
+    assert sum(d <= 3 for d in known) / len(known) > 0.6
+    assert summary["rows"]["outcome_measures"]["rejected"] > 0  # incomplete questionnaires
+    assert any(p["path"].startswith("members/") for p in summary["mess"]["duplicate_copies"])

@@ -275,6 +275,27 @@ def test_no_conflict_when_versions_agree(tmp_path):
         assert conflicts(con, "wellbeing_calls") == []  # one instant, written two ways, is one value
 
 
+def test_questionnaire_conflicts_withhold_member_and_scores(tmp_path):
+    header = "response_id,member_id,measure,timepoint,completed_on,item_1,item_2,item_3,item_4,item_5,item_6,item_7\n"
+    landing = tmp_path / "landing"
+    write_export(landing / "outcome_measures/a.csv", header + d("""
+        R1,M1,swemwbs,baseline,2021-05-01,3,3,2,3,4,3,2
+        R2,M2,ons4,baseline,2021-05-01,6,7,5,4,,,
+        """))
+    write_export(landing / "outcome_measures/b.csv", header + d("""
+        R2,M2,ons4,baseline,2021-05-01,6,7,5,4,,,
+        R1,M1,swemwbs,follow_up,2021-05-01,3,3,2,3,4,3,5
+        """))  # R2 again, the same; R1 with another timepoint and item 7
+    with connect(tmp_path / "w.duckdb") as con:
+        ingest_source(con, landing, "outcome_measures", P)
+        [found] = conflicts(con, "outcome_measures")
+    assert (found["keys"], found["fields"]) == (1, {"timepoint": 1, "item_7": 1})
+    assert found["samples"] == [{
+        "key": "R1", "differs": "timepoint, item_7", "timepoint": "baseline / follow_up", "item_7": "(withheld)",
+        "file_path": "outcome_measures/a.csv", "line_number": 2, "other_file_path": "outcome_measures/b.csv",
+        "other_line_number": 3}]
+
+
 # --- the pipeline: checks, quality page, dashboards ---------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -332,7 +353,8 @@ def test_check_results_are_warnings_with_both_versions(run):
     assert calls["failures"][0]["samples"][0]["other_file_path"] == "wellbeing_calls/calls_b.csv"
     assert summary["verdict"] == "published"
     assert {r["source"]: (r["files_quarantined"], r["rows_uncounted"]) for r in summary["ledger"]} == {
-        "visits": (2, 3), "zoom": (1, 3), "pathways": (0, 0), "wellbeing_calls": (0, 0)}
+        "visits": (2, 3), "zoom": (1, 3), "pathways": (0, 0), "wellbeing_calls": (0, 0),
+        "members": (0, 0), "reference": (0, 0), "outcome_measures": (0, 0)}  # (optional inputs: none landed)
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from pipelines.lib.ingest import ingest_source
+from pipelines.lib.members import resolve_members
 from pipelines.lib.pseudonym import Pseudonymiser
 from pipelines.lib.warehouse import connect
 from pipelines.quality import validation
@@ -59,11 +60,34 @@ CALLS = d("""
     W1,RMY0000101,2023-05-02T09:00:00Z,ST01,outbound,successful,600
     W2,RMY0000102,2023-05-02T09:30:00Z,ST01,outbound,no_answer,0
 """)
+MEMBERS = d("""
+    member_id,registered_on,postcode,year_of_birth,referral_source
+    M1,2020-01-10,L4 0TH,1970,gp
+    M2,2021-02-11,l5 1ab,,self
+""")
+POSTCODES = d("""
+    pcd7,pcds,dointr,lsoa11cd,msoa11cd
+    L4  0TH,L4 0TH,199901,E01000001,E02000001
+    L5  1AB,L5 1AB,199901,E01000002,E02000001
+""")
+IMD = ("LSOA code (2011),LSOA name (2011),Local Authority District name (2019),"
+       "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived),"
+       "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)\n"
+       "E01000001,Liverpool 001A,Liverpool,100,1\nE01000002,Liverpool 001B,Liverpool,4000,2\n")
+RESPONSES = d("""
+    response_id,member_id,measure,timepoint,completed_on,item_1,item_2,item_3,item_4,item_5,item_6,item_7
+    R1,M1,swemwbs,baseline,2023-05-02,3,3,2,3,4,3,2
+    R2,M1,ons4,baseline,2023-05-02,6,7,5,4,,,
+""")
 FILES = {
     "visits": {"visits/kiosk_2023-05-07.csv": VISITS},
     "zoom": {"zoom/participants_81234567890.csv": ZOOM},
     "pathways": {"pathways/contacts_2023-05-08.csv": CONTACTS, "pathways/prescriptions_2023-05-08.csv": PRESCRIPTIONS},
     "wellbeing_calls": {"wellbeing_calls/calls_2023-05-08.csv": CALLS},
+    # (the lookups before the register, as the pipeline orders them: members resolve on arrival)
+    "reference": {"reference/postcode_lsoa_2021.csv": POSTCODES, "reference/imd2019_file7.csv": IMD},
+    "members": {"members/members_20230501.csv": MEMBERS},
+    "outcome_measures": {"outcome_measures/responses_2023-05-08.csv": RESPONSES},
 }
 KEY = Pseudonymiser(b"k" * 32)
 
@@ -80,6 +104,7 @@ def ingest(warehouse: Path, landing: Path, run_id: str = "run-1") -> None:
     with connect(warehouse) as con:
         for source in FILES:
             ingest_source(con, landing, source, KEY, run_id=run_id)
+        resolve_members(con, landing, KEY)  # as the members asset does after loading the register
 
 
 @pytest.fixture

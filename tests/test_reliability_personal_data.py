@@ -37,6 +37,8 @@ pytestmark = pytest.mark.slow
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 WORD = re.compile(r"[a-z0-9]+")
+POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")
+POSTCODE_IN_TEXT = re.compile(r"(?<![A-Z0-9])[A-Z]{1,2}[0-9][A-Z0-9]? *[0-9][A-Z]{2}(?![A-Z0-9])")
 ENV = {**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"}
 
 
@@ -60,7 +62,15 @@ def personal_identifiers(landing: Path) -> dict[str, set[str]]:
             for r in csv.DictReader(fh):
                 if (r.get("service_user_ref") or "").strip():
                     refs.add(r["service_user_ref"].strip().lower())
-    return {"emails": emails, "names": {n for n in names if " " in n}, "service_user_refs": refs}
+    postcodes = set()  # the register's full postcodes, compact and upper case (the lookup's are public)
+    for f in (landing / "members").rglob("*.csv"):
+        with f.open(encoding="utf-8-sig", newline="", errors="replace") as fh:
+            for r in csv.DictReader(fh):
+                compact = "".join((r.get("postcode") or "").split()).upper()
+                if POSTCODE.fullmatch(compact):
+                    postcodes.add(compact)
+    return {"emails": emails, "names": {n for n in names if " " in n}, "service_user_refs": refs,
+            "postcodes": postcodes}
 
 
 class Scanner:
@@ -68,6 +78,7 @@ class Scanner:
 
     def __init__(self, ids: dict[str, set[str]]):
         self.emails, self.refs = ids["emails"], ids["service_user_refs"]
+        self.postcodes = ids.get("postcodes", set())
         self.locals = {e.split("@")[0] for e in self.emails if len(e.split("@")[0]) >= 6}
         self.names: dict[str, set[tuple[str, ...]]] = {}
         for n in ids["names"]:
@@ -80,6 +91,8 @@ class Scanner:
         tokens = set(re.findall(r"[\w.%+'-]+", low))
         found |= {f"email local part {t}" for t in tokens & self.locals}
         found |= {f"service_user_ref {t}" for t in set(re.findall(r"\w+", low)) & self.refs}
+        found |= {f"postcode {p}" for p in {m.replace(" ", "") for m in POSTCODE_IN_TEXT.findall(text.upper())}
+                  & self.postcodes}
         words = WORD.findall(low)
         for i, w in enumerate(words):
             for name in self.names.get(w, ()):
@@ -134,10 +147,12 @@ def test_the_scan_knows_what_to_look_for_and_finds_it(demo, tmp_path):
     assert len(ids["emails"]) > 200 and len(ids["names"]) > 200 and len(ids["service_user_refs"]) > 200
     assert any(e.endswith("@merseycare.nhs.uk") for e in ids["emails"])  # hosts and staff are people too
     assert "joanne bloggs" in ids["names"] and "jo b" in ids["names"]  # renamed: display and original name
+    assert len(ids["postcodes"]) > 200  # the membership register's
     email, name, ref = sorted(ids["emails"])[0], sorted(ids["names"])[0], sorted(ids["service_user_refs"])[0]
-    planted = f"x\t{name.title()}\t{email.upper().replace('@', '%40')}\t{ref.upper()}."
+    pc = sorted(ids["postcodes"])[0]
+    planted = f"x\t{name.title()}\t{email.upper().replace('@', '%40')}\t{ref.upper()}\t{pc[:-3].lower()} {pc[-3:].lower()}."
     found = demo["scanner"].find(planted + "\n" + unquote(planted))
-    assert {f"email {email}", f"name {name}", f"service_user_ref {ref}"} <= found
+    assert {f"email {email}", f"name {name}", f"service_user_ref {ref}", f"postcode {pc}"} <= found
 
 
 def test_no_personal_data_in_any_table_or_view_of_the_warehouse(demo):

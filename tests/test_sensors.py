@@ -107,3 +107,22 @@ def test_close_year_schedule_closes_the_year_that_ended_before_its_tick(moment, 
     request = close_year_annually(context)
     assert request.run_config["ops"]["freeze_financial_year"]["config"]["year"] == year
     assert request.run_key == f"close-{year}"
+
+
+def test_a_new_postcode_lookup_requests_the_members_step_again(tick):
+    """Members are resolved with the lookup in force: a newer lookup re-runs raw/members and the
+    deprivation figures downstream; a new questionnaire file runs its own ingestion."""
+    write_export(tick.landing / "reference" / "postcode_lsoa_2024.csv", "pcds,lsoa11cd\nL4 0TH,E01000001\n")
+    request, cursor = tick()
+    assert isinstance(request, dg.RunRequest)
+    keys = set(request.asset_selection)
+    assert {dg.AssetKey(["raw", "reference"]), dg.AssetKey(["raw", "members"]),
+            dg.AssetKey("int_members_reached"), dg.AssetKey("mart_reach_summary")} <= keys
+    assert dg.AssetKey(["raw", "outcome_measures"]) not in keys
+    write_export(tick.landing / "outcome_measures" / "responses.csv",
+                 "response_id,member_id,measure,timepoint,completed_on,item_1,item_2,item_3,item_4,item_5,item_6,item_7\n"
+                 "R1,M1,ons4,baseline,2021-05-01,5,6,7,3,,,\n")
+    request, _ = tick(cursor)
+    assert isinstance(request, dg.RunRequest)
+    assert dg.AssetKey(["raw", "outcome_measures"]) in request.asset_selection
+    assert dg.AssetKey(["raw", "members"]) not in request.asset_selection

@@ -6,7 +6,9 @@ import dagster as dg
 from pipelines.resources import OutcomesResource
 
 MART_KEYS = [dg.AssetKey(k) for k in
-             ("kpi_annual", "mart_monthly_by_site", "mart_prescriptions_by_category", "mart_pathway_funnel")]
+             ("kpi_annual", "mart_monthly_by_site", "mart_prescriptions_by_category", "mart_pathway_funnel",
+              "mart_reach_by_deprivation", "mart_reach_summary", "mart_wellbeing_change",
+              "mart_wellbeing_change_distribution", "mart_outcome_inputs")]
 
 
 def read_marts(con) -> dict:
@@ -16,6 +18,18 @@ def read_marts(con) -> dict:
         "category": con.execute("SELECT * FROM main.mart_prescriptions_by_category").df(),
         "funnel": con.execute("SELECT * FROM main.mart_pathway_funnel").df(),
         "ledger": con.execute("SELECT source, status, rows_read, rows_loaded, rows_rejected, loaded_at FROM ledger.files").df(),
+        "outcomes": read_outcome_marts(con),
+    }
+
+
+def read_outcome_marts(con) -> dict:
+    """The outcome marts of the "Who we reach" and "Do people feel better" sections."""
+    return {
+        "reach_by_decile": con.execute("SELECT * FROM main.mart_reach_by_deprivation").df(),
+        "reach_summary": con.execute("SELECT * FROM main.mart_reach_summary").df(),
+        "wellbeing_change": con.execute("SELECT * FROM main.mart_wellbeing_change").df(),
+        "wellbeing_distribution": con.execute("SELECT * FROM main.mart_wellbeing_change_distribution").df(),
+        "outcome_inputs": con.execute("SELECT * FROM main.mart_outcome_inputs").df(),
     }
 
 
@@ -29,7 +43,7 @@ def commissioner_dashboard(context, outcomes: OutcomesResource) -> dg.Materializ
     from dashboards import disclosure as dc
     from dashboards.page import render_dashboard
     from dashboards.quality import ledger_summary
-    from pipelines.lib.contracts import SOURCES
+    from pipelines.lib.contracts import ACTIVITY_SOURCES
     from pipelines.quality.dashboard import dashboard_quality
     from pipelines.quality.results import record_publication
 
@@ -38,9 +52,10 @@ def commissioner_dashboard(context, outcomes: OutcomesResource) -> dg.Materializ
     with outcomes.reader() as con:
         marts = read_marts(con)
         # only reached when every blocking check upstream passed: add the checks' warnings
-        quality = dashboard_quality(con, home, context.run.run_id, base=ledger_summary(marts["ledger"], SOURCES))
+        quality = dashboard_quality(con, home, context.run.run_id, base=ledger_summary(marts["ledger"], ACTIVITY_SOURCES))
     index = render_dashboard(marts["kpi_annual"], marts["monthly"], home.dashboards, disclosure=disclosure,
-                             category=marts["category"], funnel=marts["funnel"], quality=quality)
+                             category=marts["category"], funnel=marts["funnel"], quality=quality,
+                             outcomes=marts["outcomes"])
     record_publication(context, home, "dashboards", path=str(index))
     return dg.MaterializeResult(metadata={
         "index": dg.MetadataValue.path(str(index)),

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext
 
 from pipelines.lib.contracts import SOURCES
 from pipelines.lib.ingest import ingest_source
+from pipelines.lib.members import resolve_members
 from pipelines.resources import OutcomesResource
 
 DESCRIPTIONS = {
@@ -12,7 +13,17 @@ DESCRIPTIONS = {
     "zoom": "Zoom meeting participant reports, one file per occurrence (landing/zoom/) -> raw.zoom_meetings, raw.zoom_participants.",
     "pathways": "Pathways case-management exports, contacts*.csv and prescriptions*.csv (landing/pathways/) -> raw.pathway_contacts, raw.pathway_prescriptions.",
     "wellbeing_calls": "Wellbeing support team call logs (landing/wellbeing_calls/) -> raw.wellbeing_calls.",
+    "members": "Membership register exports, members_YYYYMMDD.csv (landing/members/) -> raw.members; each "
+               "postcode resolved to its LSOA with the postcode lookup in force and never stored (nor the year "
+               "of birth); rows resolved with an older lookup are resolved again.",
+    "reference": "Published deprivation lookups (landing/reference/): ONS postcode_lsoa*.csv -> raw.postcode_lsoa "
+                 "(postcodes as keyed pseudonyms), IMD 2019 imd2019*.csv -> raw.imd_deciles.",
+    "outcome_measures": "Wellbeing questionnaires, SWEMWBS and ONS4 (landing/outcome_measures/) -> "
+                        "raw.outcome_measures.",
 }
+
+# members are resolved with the postcode lookup, so reference/ is ingested first in a run
+DEPS = {"members": [dg.AssetKey(["raw", "reference"])]}
 
 
 def raw_key(source: str) -> dg.AssetKey:
@@ -21,7 +32,7 @@ def raw_key(source: str) -> dg.AssetKey:
 
 def build_raw_asset(source: str) -> dg.AssetsDefinition:
     @dg.asset(
-        key=raw_key(source), group_name="raw", kinds={"python", "duckdb"},
+        key=raw_key(source), group_name="raw", kinds={"python", "duckdb"}, deps=DEPS.get(source),
         description=DESCRIPTIONS[source] + " Parses against the contract, pseudonymises personal "
         "fields, records every file in ledger.files and every rejected row in ledger.rejected_rows.",
     )
@@ -29,12 +40,14 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         p = outcomes.pseudonymiser()
         with outcomes.writer() as con:
             summary = ingest_source(con, outcomes.landing_dir, source, p, run_id=context.run_id)
+            resolved = resolve_members(con, outcomes.landing_dir, p) if source == "members" else None
         for path, reason in summary.quarantined:
             context.log.warning(f"quarantined {path}: {reason}")
         return dg.MaterializeResult(metadata={
             **summary.as_metadata(),
             "landing": str(outcomes.landing_dir),
             "new_file_sha256": summary.new_hashes[:50],
+            **(resolved.as_metadata() if resolved else {}),
         })
 
     return _raw

@@ -16,7 +16,7 @@ def cmd_trace(args) -> int:
     home = Home.resolve(args.home)
     month = t.parse_month(args.month)
     with read_warehouse(home) as con:
-        traces = t.trace(con, args.kpi, args.year, args.site, month, excluded=args.excluded)
+        traces = t.trace(con, args.kpi, args.year, args.site, month, excluded=args.excluded, decile=args.decile)
     render = {"table": lambda: t.render_table(args.kpi, traces), "csv": lambda: t.render_csv(traces),
               "json": lambda: t.render_json(args.kpi, traces)}[args.format]
     sys.stdout.write(render())
@@ -81,10 +81,12 @@ def register(subparsers) -> None:
     p = add("trace", cmd_trace,
             "List the units a published KPI counted (one per unit: as many as the KPI), each with the fields "
             "that decided it and every raw row behind it (file:line:sha256, winning version first).")
-    p.add_argument("kpi", metavar="KPI", help=f"one of: {', '.join(KPIS)} (a ratio traces to both its counts)")
+    p.add_argument("kpi", metavar="KPI", help=f"one of: {', '.join(KPIS)} (a ratio traces to both its counts); "
+                   "or an outcome figure: members_reached, swemwbs_paired_members")
     p.add_argument("--year", help="financial year, e.g. 2021/22 (default: every year)")
     p.add_argument("--site", help="site as in the monthly figures: WAL, SOU, BOO, PCL, PSL, UNKNOWN, ZOOM, PHONE")
     p.add_argument("--month", help="month, YYYY-MM (implies its financial year)")
+    p.add_argument("--decile", help="members_reached only: IMD decile 1..10 or unknown")
     p.add_argument("--excluded", action="store_true",
                    help="instead, the units considered and left out, each with the rule that excluded it")
     p.add_argument("--format", choices=FORMATS, default="table",

@@ -71,6 +71,8 @@ class Trace:
     published: float | None       # the KPI as published (kpi_annual or mart_monthly_by_site)
     units: list[Unit]
     excluded: bool = False
+    scope_note: str | None = None      # e.g. "IMD decile 1" (outcome figures)
+    published_from: str | None = None  # the mart read back, when not kpi_annual / mart_monthly_by_site
 
     @property
     def matches(self) -> bool:
@@ -151,8 +153,14 @@ def counted_units(con, kpi: str, year: str, site: str | None = None, month: date
 
 
 def trace(con, kpi: str, year: str | None = None, site: str | None = None, month: date | None = None,
-          *, excluded: bool = False) -> list[Trace]:
+          *, excluded: bool = False, decile: str | None = None) -> list[Trace]:
     """The traces behind a KPI: one per year and component (a ratio has two)."""
+    from pipelines.audit import outcome_trace
+
+    if kpi in outcome_trace.FIGURES:  # members_reached, swemwbs_paired_members (pipelines/audit/outcome_trace.py)
+        return outcome_trace.trace(con, kpi, year, decile, site=site, month=month, excluded=excluded)
+    if decile is not None:
+        raise UsageError("--decile applies to members_reached only")
     years, site = check_arguments(con, kpi, year, site, month)
     out = []
     for y in years:
@@ -290,7 +298,7 @@ def rows_for_csv(traces: list[Trace]) -> tuple[list[str], list[dict]]:
     if any(t.excluded for t in traces):
         head = ["financial_year", "kpi", "rule", "unit_kind", "unit_key", "unit_year", "detail"]
     rows, extra, ev_cols = [], [], ["evidence_rows", "evidence"]
-    monthly = any(CATALOGUE[t.kpi].monthly for t in traces) and not any(t.excluded for t in traces)
+    monthly = any(t.kpi in CATALOGUE and CATALOGUE[t.kpi].monthly for t in traces) and not any(t.excluded for t in traces)
     if monthly:
         head += ["month", "site_code"]
     for t in traces:
@@ -331,11 +339,13 @@ def _scope(t: Trace) -> str:
         parts.append(f"site {t.site}")
     if t.month:
         parts.append(f"month {t.month:%Y-%m}")
+    if t.scope_note:
+        parts.append(t.scope_note)
     return " ".join(parts)
 
 
 def _published(t: Trace) -> str:
-    source = "kpi_annual" if t.site is None and t.month is None else "mart_monthly_by_site"
+    source = t.published_from or ("kpi_annual" if t.site is None and t.month is None else "mart_monthly_by_site")
     value = "no value" if t.published is None else f"{int(t.published):,}"
     return f"{value} ({source})"
 

@@ -13,6 +13,9 @@ SOURCE_TABLES = {
     "zoom": ("zoom_meetings", "zoom_participants"),
     "pathways": ("pathway_contacts", "pathway_prescriptions"),
     "wellbeing_calls": ("wellbeing_calls",),
+    "members": ("members",),
+    "reference": ("postcode_lsoa", "imd_deciles"),
+    "outcome_measures": ("outcome_measures",),
 }
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.raw import raw_key
-from pipelines.lib.contracts import SOURCES
+from pipelines.lib.contracts import ACTIVITY_SOURCES
+from pipelines.quality.redelivery import SOURCES as REDELIVERY_SOURCES
 from pipelines.quality.results import KIND_META, record_check
 from pipelines.resources import OutcomesResource
 
@@ -100,5 +101,5 @@ def kpi_year_on_year_movement(context, outcomes: OutcomesResource) -> dg.AssetCh
                         details={"movement": m})
 
 
-warning_checks = [*(build_freshness_check(s) for s in SOURCES), *(build_redelivery_check(s) for s in SOURCES),
-                  kpi_year_on_year_movement]
+warning_checks = [*(build_freshness_check(s) for s in ACTIVITY_SOURCES),
+                  *(build_redelivery_check(s) for s in REDELIVERY_SOURCES), kpi_year_on_year_movement]

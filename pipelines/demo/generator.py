@@ -105,7 +105,9 @@ HEADERS = {
     "zoom_unique_users": ("Name (Original Name)", "User Email", "Total Duration (Minutes)", "Guest"),
 }
 
-SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
+ACTIVITY_SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
+OUTCOME_SOURCES = ("members", "reference", "outcome_measures")  # written after the activity, own seeds
+SOURCES = ACTIVITY_SOURCES + OUTCOME_SOURCES
 
 # --------------------------------------------------------------------------- word lists
 # (full first name, nickname): nicknames are all distinct and never a full name, so a
@@ -617,6 +619,7 @@ def _gen_visits(L: _Landing, seed: int, scale: float, years: int, targets: dict,
                 rel = f"visits/{_fy_folder(fy_of(d))}/BOO/.~lock.kiosk_BOO1_{d.isoformat()}.csv#"
                 L.write(rel, f",DEMO-KIOSK/kiosk,demo-kiosk,{d.strftime('%d.%m.%Y')} 17:02,"
                              f"file:///C:/Users/kiosk/AppData/Local/Temp;\n".encode(), "visits", status="ignored")
+    manifest.setdefault("member_id_max", {})["visits"] = ctx["next_member"]
 
 
 def _visits_export(L: _Landing, k: _Kiosk, d: date, o: int, dup: bool) -> None:
@@ -1279,6 +1282,7 @@ def _gen_pathways(L: _Landing, seed: int, scale: float, years: int, targets: dic
             if pl["pending"]:
                 info.setdefault("mess_not_placed", {})[fy_label(fy)] = sorted(pl["pending"])
     flush(k_final)
+    manifest.setdefault("member_id_max", {})["pathways"] = fresh_member[0]
 
     if hidden_rows:
         # A half-written export (hidden temp name): "deletes" three counted contacts.
@@ -1458,6 +1462,233 @@ def _gen_calls(L: _Landing, seed: int, scale: float, years: int, targets: dict, 
 # --------------------------------------------------------------------------- entry point
 
 
+# --------------------------------------------------------------------------- deprivation lookups
+# Small synthetic stand-ins for the published files, with their real headers: an extract of the ONS
+# postcode directory and the IoD 2019 File 7. Merseyside is among England's most deprived areas, so
+# most of the service's LSOAs are in deciles 1-3. Codes and postcodes are made up (E0199xxxx).
+
+_DECILE_W = (30, 14, 11, 8, 7, 6, 6, 6, 5, 7)  # the demo area's LSOAs by IMD decile
+_MEMBER_DECILE_W = (40, 17, 12, 7, 6, 5, 4, 3, 3, 3)  # who comes: more from the most deprived areas
+_OUTWARD = ("L1", "L3", "L4", "L5", "L6", "L7", "L8", "L9", "L10", "L11", "L12", "L13", "L14", "L15", "L17",
+            "L18", "L19", "L20", "L21", "L22", "L23", "L24", "L25", "L27", "L28", "L30", "L31", "L32", "L33",
+            "L36", "PR8", "PR9", "CH41", "CH42", "CH44", "CH45", "CH46", "CH49", "WA9", "WA10")
+_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+POSTCODE_LSOA_HEADER = ("pcd7", "pcd8", "pcds", "dointr", "doterm", "oscty", "lsoa11cd", "msoa11cd", "ladcd")
+IMD_HEADER = ("LSOA code (2011)", "LSOA name (2011)", "Local Authority District code (2019)",
+              "Local Authority District name (2019)", "Index of Multiple Deprivation (IMD) Score",
+              "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",
+              "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)")
+_LADS = (("E08000012", "Liverpool"), ("E08000014", "Sefton"), ("E08000011", "Knowsley"),
+         ("E08000015", "Wirral"), ("E08000013", "St. Helens"))
+
+
+def _gen_reference(L: _Landing, seed: int) -> dict:
+    """The lookups; returns {decile: [postcodes]} plus postcodes outside England ('wales') and
+    valid-looking postcodes the lookup does not hold ('missing'), for the register."""
+    rng = random.Random(f"{seed}:reference")
+    n_lsoa = 600
+    deciles = _allocate(n_lsoa, [float(w) for w in _DECILE_W])
+    codes, imd_rows, pc_rows = [], [], []
+    by_decile: dict[int, list[str]] = {dd: [] for dd in range(1, 11)}
+    used: set[str] = set()
+
+    def new_postcode() -> str:
+        while True:
+            pc = f"{rng.choice(_OUTWARD)} {rng.randint(0, 9)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
+            if pc not in used:
+                used.add(pc)
+                return pc
+
+    i = 0
+    for decile, n in enumerate(deciles, start=1):
+        for _ in range(n):
+            i += 1
+            code = f"E0199{i:04d}"
+            lad, lad_name = _LADS[i % len(_LADS)]
+            rank = rng.randint((decile - 1) * 3284 + 1, decile * 3284)
+            imd_rows.append((code, f"{lad_name} {i:03d}{'ABCDE'[i % 5]}", lad, lad_name,
+                             f"{max(1.0, 90 - rank / 400):.3f}", str(rank), str(decile)))
+            codes.append(code)
+            for _ in range(rng.randint(4, 8)):
+                pc = new_postcode()
+                by_decile[decile].append(pc)
+                pc_rows.append((pc, code))
+    wales = []
+    for j in range(1, 6):  # across the border: an LSOA, but no English IMD decile
+        pc = f"CH{rng.choice((5, 6, 7))} {rng.randint(1, 9)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
+        if pc not in used:
+            used.add(pc)
+            wales.append(pc)
+            pc_rows.append((pc, f"W0100{j:04d}"))
+    missing = [new_postcode() for _ in range(40)]  # new builds, typos: valid shape, not in the extract
+    pc_rows.sort()
+    lines = [",".join(POSTCODE_LSOA_HEADER)]
+    for pc, code in pc_rows:
+        out, inw = pc.split()
+        lines.append(",".join((f"{out:<4}{inw}", f"{out:<4} {inw}", pc, "198001", "", "E99999999", code,
+                               "E0299" + code[-4:], "E08000012")))
+    # terminated, non-geographic postcodes carry no LSOA: rejected rows (they can resolve nothing)
+    for pc in (new_postcode(), new_postcode()):
+        out, inw = pc.split()
+        lines.append(",".join((f"{out:<4}{inw}", f"{out:<4} {inw}", pc, "198001", "200112", "", "", "", "")))
+    L.write("reference/ons/postcode_lsoa_merseyside_2021-05.csv", _encode(lines, crlf=True), "reference",
+            rows=len(lines) - 1, rejected=2)
+    lines = [",".join(_q(h) for h in IMD_HEADER)] + [_line(r) for r in imd_rows]
+    data = _encode(lines, bom=True)
+    L.write("reference/iod2019/imd2019_file7_merseyside.csv", data, "reference", rows=len(imd_rows))
+    return {"by_decile": by_decile, "wales": wales, "missing": missing}
+
+
+# --------------------------------------------------------------------------- membership register
+
+_REFERRALS = ("self", "gp", "mental_health_service", "voluntary_sector", "other", "")
+_REFERRAL_W = (38, 24, 18, 10, 5, 5)
+
+
+def _spell(rng: random.Random, pc: str) -> str:
+    """A postcode as people type it: any case and spacing."""
+    r = rng.random()
+    if r < 0.55:
+        return pc
+    if r < 0.72:
+        return pc.lower()
+    if r < 0.85:
+        return pc.replace(" ", "")
+    if r < 0.93:
+        return pc.replace(" ", "  ")
+    return " " + pc.lower().replace(" ", "") + " "
+
+
+def _gen_members(L: _Landing, seed: int, years: int, manifest: dict, lsoas: dict) -> list[str]:
+    """Whole-register exports, one at the end of 2021/22 (if the demo reaches it) and one at the end
+    of the data: members registered since, members who moved, and a re-delivered copy. Returns the
+    member ids on the register."""
+    rng = random.Random(f"{seed}:members")
+    mx = manifest.get("member_id_max", {})
+    ids = list(range(104000, max(mx.get("visits", 104217), 113000) + 1)) + \
+        list(range(300001, mx.get("pathways", 300000) + 1))
+    start, end = date(2016, 1, 4), _fy_end(FIRST_FY + years - 1)
+    exports = sorted({min(_fy_end(MESS_FY), end), end})
+    people = []
+    for n, mid in enumerate(ids):
+        if rng.random() < 0.03:
+            continue  # never registered (or the number was mistyped at the kiosk): decile unknown
+        # ids were issued in order: registration dates follow them
+        frac = n / max(1, len(ids) - 1)
+        registered = start + timedelta(days=int(frac * (end - start).days * rng.uniform(0.85, 1.0)))
+        people.append([f"M{mid}", registered, _member_postcode(rng, lsoas), rng.randint(1941, 2005),
+                       rng.choices(_REFERRALS, _REFERRAL_W)[0]])
+    for k, export in enumerate(exports):
+        if k:  # between exports some members move house
+            for p in people:
+                if rng.random() < 0.05:
+                    p[2] = _member_postcode(rng, lsoas)
+        lines, bad = [",".join(("member_id", "registered_on", "postcode", "year_of_birth", "referral_source"))], 0
+        for mid, registered, postcode, yob, ref in people:
+            if registered > export:
+                continue
+            yob_s = "" if rng.random() < 0.06 else str(yob)
+            reg_s = registered.isoformat()
+            if k < len(exports) - 1 and rng.random() < 0.004:  # hand-edited in a spreadsheet (fixed by the newest export)
+                bad += 1
+                if rng.random() < 0.5:
+                    reg_s = registered.strftime("%d/%m/%Y")
+                else:
+                    yob_s = f"{str(yob)[:2]}?{str(yob)[3]}"
+            lines.append(_line((mid, reg_s, postcode, yob_s, ref)))
+        rel = f"members/{_fy_folder(fy_of(export))}/members_{export:%Y%m%d}.csv"
+        data = _encode(lines, crlf=True, bom=True)
+        L.write(rel, data, "members", rows=len(lines) - 1, rejected=bad)
+        if k == 0:
+            L.copy(f"members/resent/members_{export:%Y%m%d}.csv", data, "members", rel)  # sent again
+    return [p[0] for p in people]
+
+
+def _member_postcode(rng: random.Random, lsoas: dict) -> str:
+    r = rng.random()
+    if r < 0.03:
+        return ""  # not given
+    if r < 0.06:
+        return rng.choice(rng.choice(list(lsoas["by_decile"].values()))).split()[0]  # outward code only
+    if r < 0.07:
+        return rng.choice(("NFA", "n/a", "unknown"))  # no fixed abode, placeholders
+    if r < 0.10:
+        return _spell(rng, rng.choice(lsoas["missing"]))  # not in the lookup
+    if r < 0.105:
+        return _spell(rng, rng.choice(lsoas["wales"]))  # in the lookup, no English IMD decile
+    decile = rng.choices(range(1, 11), [float(w) for w in _MEMBER_DECILE_W])[0]
+    return _spell(rng, rng.choice(lsoas["by_decile"][decile]))
+
+
+# --------------------------------------------------------------------------- wellbeing questionnaires
+
+OUTCOME_HEADER = ("response_id", "member_id", "measure", "timepoint", "completed_on",
+                  "item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "item_7")
+
+
+def _swemwbs_items(rng: random.Random, raw: int) -> list[int]:
+    raw = max(7, min(35, raw))
+    items = [1] * 7
+    for _ in range(raw - 7):
+        i = rng.choice([j for j in range(7) if items[j] < 5])
+        items[i] += 1
+    return items
+
+
+def _gen_outcomes(L: _Landing, seed: int, scale: float, years: int, register: list[str]) -> None:
+    """SWEMWBS (and, for some, ONS4) at baseline and follow-up, one export a month. Realistic mess:
+    baselines never followed up, follow-ups too early to pair (under 42 days), incomplete
+    questionnaires (a missing item: rejected), and re-exported responses (the same response_id)."""
+    rng = random.Random(f"{seed}:outcomes")
+    end = _fy_end(FIRST_FY + years - 1)
+    responses: list[tuple] = []  # (completed_on, row fields, bad)
+    n = 0
+    for fy in range(FIRST_FY, FIRST_FY + years):
+        for _ in range(max(60, round(520 * scale))):
+            n += 1
+            mid = rng.choice(register)
+            base_on = _fy_start(fy) + timedelta(days=rng.randint(0, 364))
+            base_raw = round(rng.gauss(19.5, 4.5))
+            ons = rng.random() < 0.45
+            base_ons = [rng.randint(2, 8), rng.randint(3, 8), rng.randint(2, 8), rng.randint(2, 9)]
+            gain = rng.gauss(2.2, 4.0)
+            plan = [("baseline", base_on, base_raw, base_ons)]
+            r = rng.random()
+            if r < 0.10:  # an early check-in: too soon to pair, then (often) a proper follow-up
+                plan.append(("follow_up", base_on + timedelta(days=rng.randint(21, 41)), base_raw + 1, base_ons))
+            if r < 0.68:
+                follow_raw = round(base_raw + gain)
+                follow_ons = [max(0, min(10, v + round(rng.gauss(0.8, 1.5)) * (-1 if k == 3 else 1)))
+                              for k, v in enumerate(base_ons)]
+                plan.append(("follow_up", base_on + timedelta(days=rng.randint(42, 150)), follow_raw, follow_ons))
+            for j, (timepoint, on, raw, ons_items) in enumerate(plan):
+                if on > end:
+                    continue
+                items = _swemwbs_items(rng, raw)
+                bad = rng.random() < 0.03
+                cells = [str(x) for x in items]
+                if bad:
+                    cells[rng.randrange(7)] = ""  # a question left blank: the response is rejected
+                responses.append((on, [f"R{n:06d}{j}S", mid, "swemwbs", timepoint, on.isoformat(), *cells], bad))
+                if ons:
+                    responses.append((on, [f"R{n:06d}{j}O", mid, "ons4", timepoint, on.isoformat(),
+                                           *[str(x) for x in ons_items], "", "", ""], False))
+    responses.sort(key=lambda x: (x[0], x[1][0]))
+    months: dict[tuple[int, int], list] = {}
+    for on, fields, bad in responses:
+        months.setdefault((on.year, on.month), []).append((fields, bad))
+    previous: list = []
+    for (y, m), rows in sorted(months.items()):
+        out = list(rows)
+        if previous and rng.random() < 0.25:
+            out = previous[-3:] + out  # the system re-exports the last few responses of last month
+        lines = [",".join(OUTCOME_HEADER)] + [_line(f) for f, _ in out]
+        fy = fy_of(date(y, m, 1))
+        L.write(f"outcome_measures/{_fy_folder(fy)}/responses_{y:04d}-{m:02d}.csv", _encode(lines), "outcome_measures",
+                rows=len(out), rejected=sum(1 for _, b in out if b))
+        previous = rows
+
+
 def write_demo_landing(root: Path, seed: int = 2122, scale: float = 1.0, years: int = 5) -> dict:
     """Write a synthetic landing zone under ``root`` and return a summary.
 
@@ -1483,6 +1714,9 @@ def write_demo_landing(root: Path, seed: int = 2122, scale: float = 1.0, years: 
     _gen_zoom(L, seed, scale, years, targets, manifest)
     _gen_pathways(L, seed, scale, years, targets, manifest, quarantine_here=not has_visits)
     _gen_calls(L, seed, scale, years, targets, manifest)
+    lsoas = _gen_reference(L, seed)
+    register = _gen_members(L, seed, years, manifest, lsoas)
+    _gen_outcomes(L, seed, scale, years, register)
     total = {k: sum(L.files[s][k] for s in SOURCES) for k in ("written", "ignored", "quarantined", "duplicate",
                                                                "loadable")}
     rows = {s: {"read": r["read"], "loaded": r["read"] - r["rejected"], "rejected": r["rejected"]}

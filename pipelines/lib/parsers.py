@@ -548,3 +548,7 @@ def parse_file(source: str, data: bytes, path: PurePosixPath, p: Pseudonymiser,
     if source in PERSONAL_SOURCES:
         parsed.rejects = [(line, QUOTED.sub("(value withheld)", reason)) for line, reason in parsed.rejects]
     return parsed
+
+
+# The outcome inputs (members/, reference/, outcome_measures/) register their parsers in PARSERS.
+import pipelines.lib.outcome_parsers  # noqa: E402,F401

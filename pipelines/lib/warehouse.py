@@ -34,6 +34,17 @@ RAW_TABLES: dict[str, str] = {
                              "created_date DATE, status VARCHAR, updated_at TIMESTAMP",
     "wellbeing_calls": "call_id VARCHAR, service_user_pseudonym VARCHAR, call_started_at_utc TIMESTAMP, "
                        "staff_id VARCHAR, direction VARCHAR, outcome VARCHAR, duration_seconds INTEGER",
+    # members/: the postcode is resolved to its LSOA at ingestion (pipelines/lib/members.py) and
+    # never stored; nor is the year of birth. postcode_lookup_sha256: the lookup file used.
+    "members": "member_id VARCHAR, export_date DATE, registered_on DATE, referral_source VARCHAR, "
+               "postcode_status VARCHAR, lsoa11cd VARCHAR, postcode_lookup_sha256 VARCHAR",
+    # reference/: the ONS postcode -> LSOA extract, postcodes held as keyed pseudonyms only (so no
+    # member's postcode is anywhere in the warehouse), and the IMD 2019 decile of each LSOA.
+    "postcode_lsoa": "postcode_key VARCHAR, lsoa11cd VARCHAR",
+    "imd_deciles": "lsoa11cd VARCHAR, imd_decile INTEGER",
+    "outcome_measures": "response_id VARCHAR, member_id VARCHAR, measure VARCHAR, timepoint VARCHAR, "
+                        "completed_on DATE, item_1 INTEGER, item_2 INTEGER, item_3 INTEGER, item_4 INTEGER, "
+                        "item_5 INTEGER, item_6 INTEGER, item_7 INTEGER",
 }
 
 LEDGER_DDL = """

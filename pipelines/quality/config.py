@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pipelines.lib.contracts import SOURCES
+from pipelines.lib.contracts import ACTIVITY_SOURCES
 
 # --- freshness: how often each source is expected to deliver a new file -----------------------
 # A source is stale when its newest loaded file (ledger.files.loaded_at, status 'loaded') is
@@ -65,7 +65,7 @@ def load() -> QualityConfig:
     """The thresholds in force now: constants above, overridden by the environment."""
     return QualityConfig(
         freshness_max_age_days={
-            s: _number(FRESHNESS_ENV.format(source=s.upper()), FRESHNESS_MAX_AGE_DAYS[s]) for s in SOURCES},
+            s: _number(FRESHNESS_ENV.format(source=s.upper()), FRESHNESS_MAX_AGE_DAYS[s]) for s in ACTIVITY_SOURCES},
         kpi_movement_pct=_number(KPI_MOVEMENT_PCT_ENV, KPI_MOVEMENT_PCT),
         kpi_movement_min_base=_number(KPI_MOVEMENT_MIN_BASE_ENV, KPI_MOVEMENT_MIN_BASE),
         sample_rows=int(_number(SAMPLE_ROWS_ENV, SAMPLE_ROWS)),

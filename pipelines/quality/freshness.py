@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from pipelines.lib.contracts import SOURCES
+from pipelines.lib.contracts import ACTIVITY_SOURCES
 from pipelines.quality.config import QualityConfig
 
 LABELS = {"visits": "Kiosk visits", "zoom": "Zoom", "pathways": "Pathways", "wellbeing_calls": "Wellbeing calls"}
@@ -33,7 +33,7 @@ def freshness(con, cfg: QualityConfig, now: datetime | None = None) -> list[dict
     last = {s: (at, n) for s, at, n in con.execute(
         "SELECT source, max(loaded_at), count(*) FROM ledger.files WHERE status = 'loaded' GROUP BY source").fetchall()}
     out = []
-    for source in SOURCES:
+    for source in ACTIVITY_SOURCES:
         at, n = last.get(source, (None, 0))
         max_age = cfg.freshness_max_age_days[source]
         age = None if at is None else max((now - at).total_seconds() / 86400, 0.0)

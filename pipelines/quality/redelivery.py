@@ -15,6 +15,9 @@ What counts as "the same record" (docs/quality.md, "Conflicting redeliveries"):
 - pathways: the same version of a record, (`contact_id`, `updated_at`) or (`prescription_id`,
   `updated_at`). Versions with different `updated_at` are changes by design, not conflicts.
 - wellbeing_calls: `call_id`.
+- outcome_measures: `response_id` ("a response_id delivered again is one response"). The
+  register (a whole register per export date, the newest wins) and the published lookups are
+  replaced by design, not redelivered, and have no check.
 """
 from __future__ import annotations
 
@@ -50,7 +53,12 @@ RECORDS: dict[str, tuple[Record, ...]] = {
     "wellbeing_calls": (Record("wellbeing_calls", "call_id", ("call_id",),
                                ("service_user_pseudonym", "call_started_at_utc", "staff_id", "direction", "outcome",
                                 "duration_seconds"), frozenset({"service_user_pseudonym"})),),
+    "outcome_measures": (Record("outcome_measures", "response_id", ("response_id",),
+                                ("member_id", "measure", "timepoint", "completed_on",
+                                 *(f"item_{i}" for i in range(1, 8))),
+                                frozenset({"member_id", *(f"item_{i}" for i in range(1, 8))})),),
 }
+SOURCES = tuple(RECORDS)  # the sources this check runs on
 
 
 def _differs(col: str) -> str:
