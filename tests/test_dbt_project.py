@@ -46,7 +46,7 @@ def test_dbt_unit_tests_pass(tmp_path):
         pass
     dbt = str(d.dbt_executable())  # as the pipeline runs it: through outcomes-dbt
     env = d.dbt_env(warehouse)
-    for args in (["run", "--quiet"], d.unit_test_args()):
+    for args in (["seed", "--quiet"], ["run", "--quiet"], d.unit_test_args()):  # the seeds are the models' inputs too
         proc = subprocess.run([dbt, *args, *d.base_args(tmp_path / "target")], env=env,
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -33,10 +33,11 @@ import duckdb
 import pytest
 
 from pipelines.demo.generator import write_demo_landing
+from pipelines.lib.warehouse import RAW_TABLES
 from tests.support import REPO, kpis, outcomes, process_alive, process_cmdline
 
 ENV = {**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(REPO)}
-RAW = ("visits", "zoom_meetings", "zoom_participants", "pathway_contacts", "pathway_prescriptions", "wellbeing_calls")
+RAW = tuple(RAW_TABLES)  # every raw table, the outcome inputs' included
 
 
 def child(code: str, *args: str, **kw) -> subprocess.Popen:
