@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipelines.assets.raw import raw_key
 from pipelines.lib.contracts import ACTIVITY_SOURCES
+from pipelines.quality.redelivery import RECORDS, conflicts, describe
 from pipelines.quality.redelivery import SOURCES as REDELIVERY_SOURCES
 from pipelines.quality.results import KIND_META, record_check
 from pipelines.resources import OutcomesResource
@@ -56,8 +57,6 @@ def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
                     "sampled; personal fields are named, never shown.",
     )
     def _check(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
-        from pipelines.quality.redelivery import RECORDS, conflicts, describe
-
         with outcomes.reader() as con:
             found = conflicts(con, source)
         failures = [{"what": describe(f) + "; the newest export's version is counted", "severity": "warn",

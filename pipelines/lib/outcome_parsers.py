@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from pipelines.lib import contracts as c
 from pipelines.lib import parsers as _p
 from pipelines.lib.parsers import (LoadTime, Parsed, Quarantine, RowError, code, header_index, identifier, is_blank,
-                                   iso_date, parse_table, records, row_values, strip_trailing_empty)
+                                   iso_date, parse_table, records, strip_trailing_empty)
 from pipelines.lib.pseudonym import Pseudonymiser
 
 # --- postcodes ---------------------------------------------------------------------------------
@@ -132,21 +132,6 @@ def parse_members(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadTim
 
 # --- reference/ --------------------------------------------------------------------------------
 
-def _rows(it, index: dict[str, int], width: int, out: Parsed, table: str, build) -> Parsed:
-    for line, fields in it:
-        if is_blank(fields):
-            continue
-        out.rows_read += 1
-        try:
-            row = build(row_values(fields, index, width, extra_ok=True))
-        except RowError as exc:
-            out.rejects.append((line, str(exc)))
-            continue
-        row["line_number"] = line
-        out.tables[table].append(row)
-    return out
-
-
 def parse_reference(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadTime = LoadTime()) -> Parsed:
     name = path.name.lower()
     it = records(text)
@@ -162,8 +147,7 @@ def parse_reference(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadT
                 raise RowError("missing pcds" if status == "empty" else "pcds is not a full postcode")
             return {"postcode_key": postcode_key(p, normalised), "lsoa11cd": lsoa_code(v["lsoa11cd"], "lsoa11cd")}
 
-        return _rows(it, index, len(c.POSTCODE_LSOA_COLUMNS), Parsed(tables={"postcode_lsoa": []}),
-                     "postcode_lsoa", postcode_row)
+        return _p.table_rows(it, index, len(c.POSTCODE_LSOA_COLUMNS), "postcode_lsoa", postcode_row, extra_ok=True)
     if name.startswith("imd2019"):
         names = strip_trailing_empty(first[1])
         deciles = [n for n in names if n.startswith(c.IMD_DECILE_PREFIX)]
@@ -180,7 +164,7 @@ def parse_reference(text: str, path: PurePosixPath, p: Pseudonymiser, now: LoadT
                                else "missing IMD decile")
             return {"lsoa11cd": lsoa_code(v[c.IMD_LSOA_COLUMN], c.IMD_LSOA_COLUMN), "imd_decile": int(decile)}
 
-        return _rows(it, index, len(expected), Parsed(tables={"imd_deciles": []}), "imd_deciles", imd_row)
+        return _p.table_rows(it, index, len(expected), "imd_deciles", imd_row, extra_ok=True)
     raise Quarantine("reference file name must start with 'postcode_lsoa' (ONS postcode to LSOA) or "
                      "'imd2019' (English Indices of Deprivation 2019)")
 

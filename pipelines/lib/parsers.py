@@ -315,13 +315,19 @@ def parse_table(text: str, header: Sequence[str], table: str, build: RowBuilder,
     if first is None or is_blank(first[1]):
         raise Quarantine(f"empty file: no {what} header on line 1")
     index = header_index(first[1], header, extra_ok=False, what=what)
+    return table_rows(it, index, len(header), table, build, extra_ok=False)
+
+
+def table_rows(it, index: dict[str, int], width: int, table: str, build: RowBuilder, *, extra_ok: bool) -> Parsed:
+    """The records after a header: each built into a row of `table` (with its line number) or
+    rejected with its reason; blank records are not rows."""
     out = Parsed(tables={table: []})
     for line, fields in it:
         if is_blank(fields):
             continue
         out.rows_read += 1
         try:
-            row = build(row_values(fields, index, len(header), extra_ok=False))
+            row = build(row_values(fields, index, width, extra_ok=extra_ok))
         except RowError as exc:
             out.rejects.append((line, str(exc)))
             continue
