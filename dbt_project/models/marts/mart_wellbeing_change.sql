@@ -5,6 +5,7 @@
 -- mean_improvement (the change in the better direction: a fall in anxiety is an
 -- improvement); SWEMWBS only: improved / worsened (3 metric points or more up
 -- / down) and their shares of the paired members.
+-- Means are exact (exact_mean): the same rows give the same figure in any order.
 
 select
     financial_year,
@@ -13,10 +14,10 @@ select
     any_value(item_order)                                  as item_order,
     any_value(higher_is_better)                            as higher_is_better,
     count(*)::bigint                                       as paired_members,
-    avg(baseline_value)                                    as mean_baseline,
-    avg(follow_up_value)                                   as mean_follow_up,
-    avg(change)                                            as mean_change,
-    avg(improvement)                                       as mean_improvement,
+    {{ exact_mean("baseline_value") }} as mean_baseline,
+    {{ exact_mean("follow_up_value") }} as mean_follow_up,
+    {{ exact_mean("change") }} as mean_change,
+    {{ exact_mean("improvement") }} as mean_improvement,
     case when measure = 'swemwbs' then count(*) filter (where improved)::bigint end as improved,
     case when measure = 'swemwbs' then count(*) filter (where worsened)::bigint end as worsened,
     case when measure = 'swemwbs' then (count(*) filter (where improved)) / count(*) end as share_improved,
