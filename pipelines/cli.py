@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from pipelines.audit.manifest import record_run
+from pipelines.lib.dbt_increments import FULL_REFRESH_TAG
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 from pipelines.lib.kpi_table import read_kpis, render_kpis
@@ -157,7 +158,8 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
         print(f"\ndashboards: {home.dashboards / 'index.html'}")
         return 0
     run_inputs.forget(home)  # until this run succeeds, the last record no longer describes the outputs
-    summary = run_pipeline(home, landing)
+    # --full-refresh also rebuilds the incremental dbt models whole
+    summary = run_pipeline(home, landing, tags={FULL_REFRESH_TAG: "true"} if full_refresh else None)
     code = finish_run(summary, home)
     if code == 0:
         run_inputs.save(home, inputs, summary["run_id"])
@@ -253,7 +255,8 @@ def parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "Process every file under the landing root and refresh KPIs and dashboards.")
     p.add_argument("--landing", required=True, help="landing root holding visits/, zoom/, pathways/, wellbeing_calls/ "
                    "(and, optional, members/, reference/, outcome_measures/)")
-    full = "run the whole job even when no file, code or setting changed since it last succeeded"
+    full = ("run the whole job even when no file, code or setting changed since it last succeeded, and rebuild "
+            "every incremental dbt model whole")
     p.add_argument("--full-refresh", action="store_true", help=full)
     p = add("demo", cmd_demo, "Write synthetic demo exports into <home>/landing and run the pipeline on them.")
     p.add_argument("--seed", type=int, default=2122)

@@ -6,9 +6,11 @@ from typing import Any
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.lib import warehouse
 from pipelines.lib.dbt_guard import PARENT_PID_ENV
+from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args
+from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_vars, project_fingerprint
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource
 
@@ -63,6 +65,16 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: Ou
     # dbt is started and streamed to the end in this thread, as the guard needs.
     os.environ[PARENT_PID_ENV] = str(os.getpid())
     with warehouse_lock(home.warehouse, exclusive=True):
+        # incremental models take in the files loaded since the last build (lib/dbt_increments.py)
+        project, variables = project_fingerprint(), dbt_vars()
+        with warehouse.connect(home.warehouse) as con:
+            plan = plan_build(con, project, variables, context.run.tags.get(FULL_REFRESH_TAG) == "true")
+        context.log.info(plan.describe())
+        args = build_args(changed_files=None if plan.full_refresh else plan.changed_files,
+                          full_refresh=plan.full_refresh)
         # each dbt test's result is also recorded for the quality report (pipelines.quality)
-        yield from record_dbt_events(context, home, dbt.cli(build_args(), context=context,
+        yield from record_dbt_events(context, home, dbt.cli(args, context=context,
                                                             target_path=home.dbt_target).stream(), home.dbt_target)
+        models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
+        with warehouse.connect(home.warehouse) as con:
+            record_build(con, plan, project, variables, models)

@@ -23,16 +23,23 @@ AUDIT_TRAIL_TESTS = "tag:audit_trail"  # structural tests of the audit views (db
 NOT_IN_PIPELINE = f"{UNIT_TESTS} {AUDIT_TRAIL_TESTS}"  # run by the test suite instead (one argument: a union)
 
 
-def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS) -> str:
-    """The --vars payload: JSON is valid YAML and needs no quoting rules of its own."""
-    return json.dumps({"staff_domains": [d.strip().lower() for d in staff_domains]})
+def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None) -> str:
+    """The --vars payload: JSON is valid YAML and needs no quoting rules of its own.
+    changed_files: the raw files an incremental build takes in (macros/incremental.sql)."""
+    payload: dict = {"staff_domains": [d.strip().lower() for d in staff_domains]}
+    if changed_files is not None:
+        payload["changed_files"] = list(changed_files)
+    return json.dumps(payload)
 
 
-def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS) -> list[str]:
+def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None,
+               full_refresh: bool = False) -> list[str]:
     """`dbt build` as the pipeline runs it: models and data tests. Unit tests and the audit views'
     structural tests run in the test suite (each audit test recomputes a view over all history);
-    the --exclude is needed even with `@dbt_assets(exclude=...)`, which a subset run drops."""
-    return ["build", "--exclude", NOT_IN_PIPELINE, "--vars", dbt_vars(staff_domains)]
+    the --exclude is needed even with `@dbt_assets(exclude=...)`, which a subset run drops.
+    Incremental models take in `changed_files` only, or everything with `full_refresh`."""
+    args = ["build", "--exclude", NOT_IN_PIPELINE, "--vars", dbt_vars(staff_domains, changed_files)]
+    return args + ["--full-refresh"] if full_refresh else args
 
 
 def unit_test_args() -> list[str]:
@@ -84,7 +91,9 @@ def prepare_manifest(force: bool = False) -> Path:
     """Run `dbt parse` when the project changed since the last manifest."""
     if force or not manifest_is_current():
         fingerprint = project_fingerprint()
-        cmd = [str(dbt_executable()), "parse", "--quiet", *base_args(DBT_PROJECT_DIR / "target")]
+        # --no-partial-parse: a partial parse was seen to drop a singular test's `meta` (its Dagster
+        # asset check vanished); a whole parse costs a few seconds, once per project change.
+        cmd = [str(dbt_executable()), "parse", "--quiet", "--no-partial-parse", *base_args(DBT_PROJECT_DIR / "target")]
         proc = subprocess.run(cmd, env=dbt_env(Path("/nonexistent/parse-only.duckdb")),
                               capture_output=True, text=True)
         if proc.returncode != 0:

@@ -1,9 +1,13 @@
 -- Grain: one row per contact_id: its latest version (contract, pathways/:
 -- "the version with the latest updated_at wins").
+-- Incremental: the contact_ids in changed files, from all their versions (macros/incremental.sql).
+
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='contact_id', on_schema_change='fail') }}
 
 with contacts as (
 
     select * from {{ ref('stg_pathway_contacts') }}
+    {{- only_changed_keys('contact_id', ref('stg_pathway_contacts')) }}
 
 ),
 

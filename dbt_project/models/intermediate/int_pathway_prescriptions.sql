@@ -1,9 +1,13 @@
 -- Grain: one row per prescription_id: its latest version (contract,
 -- pathways/: "the version with the latest updated_at wins").
+-- Incremental: the prescription_ids in changed files, from all their versions (macros/incremental.sql).
+
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='prescription_id', on_schema_change='fail') }}
 
 with prescriptions as (
 
     select * from {{ ref('stg_pathway_prescriptions') }}
+    {{- only_changed_keys('prescription_id', ref('stg_pathway_prescriptions')) }}
 
 ),
 

@@ -1,10 +1,14 @@
 -- Grain: one row per visit_id (contract, visits/).
+-- Incremental: the visit_ids in changed files, from all their versions (macros/incremental.sql).
 -- Kiosk exports overlap, so a visit_id arrives in several files. Its fields
 -- come from the version in the "newest export"; void-ness from ALL versions.
+
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='visit_id', on_schema_change='fail') }}
 
 with visits as (
 
     select * from {{ ref('stg_visits') }}
+    {{- only_changed_keys('visit_id', ref('stg_visits')) }}
 
 ),
 
@@ -15,7 +19,9 @@ file_watermarks as (
     select
         file_sha256,
         max(signed_in_at) as file_watermark
-    from visits
+    from {{ ref('stg_visits') }}
+    -- the whole file's rows, not only the changed keys' ones
+    where file_sha256 in (select file_sha256 from visits)
     group by file_sha256
 
 ),

@@ -1,9 +1,13 @@
 -- Grain: one row per call_id (contract, wellbeing_calls/: "a call_id
 -- delivered twice is one call").
+-- Incremental: the call_ids in changed files, from all their versions (macros/incremental.sql).
+
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='call_id', on_schema_change='fail') }}
 
 with calls as (
 
     select * from {{ ref('stg_wellbeing_calls') }}
+    {{- only_changed_keys('call_id', ref('stg_wellbeing_calls')) }}
 
 ),
 
@@ -14,7 +18,9 @@ file_watermarks as (
     select
         file_sha256,
         max(call_started_at_utc) as file_watermark
-    from calls
+    from {{ ref('stg_wellbeing_calls') }}
+    -- the whole file's rows, not only the changed keys' ones
+    where file_sha256 in (select file_sha256 from calls)
     group by file_sha256
 
 ),

@@ -1,15 +1,51 @@
 -- Grain: one row per (session, person), session = (meeting_id, start_time)
 -- (contract, zoom/: "one attendance per (session, person)").
+-- Incremental by session (see the changed_sessions CTE).
 
-with participants as (
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['meeting_id', 'start_time'], on_schema_change='fail') }}
 
-    select * from {{ ref('stg_zoom_participants') }}
+with meetings as (
+
+    select * from {{ ref('stg_zoom_meetings') }}
 
 ),
 
-meetings as (
+{% if is_incremental() %}
+-- Incremental (macros/incremental.sql): whole sessions are recomputed, those in a changed
+-- file, and every session joined by someone who hosts for the first time in a changed file
+-- (a host is staff in every session they join). A session's attendances only ever grow
+-- (a re-export is a union), so replacing its (session, person) rows is exact.
+new_hosts as (
 
-    select * from {{ ref('stg_zoom_meetings') }}
+    select host_email_pseudonym from meetings
+    where {{ in_changed_files() }} and host_email_pseudonym is not null
+    except
+    select host_email_pseudonym from meetings
+    where not ({{ in_changed_files() }}) and host_email_pseudonym is not null
+
+),
+
+changed_sessions as (
+
+    select meeting_id, start_time from meetings where {{ in_changed_files() }}
+    union
+    select meeting_id, start_time from {{ ref('stg_zoom_participants') }} where {{ in_changed_files() }}
+    union
+    select meeting_id, start_time from {{ ref('stg_zoom_participants') }}
+    where email_pseudonym in (select host_email_pseudonym from new_hosts)
+
+),
+{% endif %}
+
+participants as (
+
+    select stg.* from {{ ref('stg_zoom_participants') }} as stg
+    {%- if is_incremental() %}
+    inner join changed_sessions
+        on stg.meeting_id = changed_sessions.meeting_id
+        and stg.start_time = changed_sessions.start_time
+    {%- endif %}
 
 ),
 

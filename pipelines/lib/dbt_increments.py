@@ -1,0 +1,101 @@
+"""Which raw files a dbt build has to take in: the state behind incremental refresh.
+
+The version-resolving dbt models (macros/incremental.sql) recompute only the keys found in the
+files loaded since the last successful build. Which files those are is kept in the warehouse
+itself (`ledger.dbt_built_files`, with the project and vars it was built with in
+`ledger.dbt_build`), so a warehouse copied or restored from a backup carries its own state and
+can never be refreshed from another warehouse's. Files are named by content digest, never by
+load time.
+
+A full build instead when asked (`outcomes run --full-refresh`), on the first build, when the
+dbt project or its vars changed since the last build (a model, a macro, the staff domains), or
+when more files are pending than an incremental build is worth (MAX_CHANGED_FILES; this also
+keeps the --vars argument far below the kernel's limit on one argument).
+
+A run of a part of the graph (the landing sensor runs the changed sources' models only) records
+a file as built only when every incremental model of its source was in the build; the others
+stay pending for the next build that has them. Only a build of the whole project records the
+project and vars it was built with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+MAX_CHANGED_FILES = 400
+# A run with this tag "true" rebuilds every incremental model whole (`outcomes run --full-refresh`).
+FULL_REFRESH_TAG = "outcomes/full_refresh"
+# The incremental models of each source (macros/incremental.sql); the other models are tables,
+# rebuilt whole from these whenever they run.
+INCREMENTAL_MODELS: dict[str, frozenset[str]] = {
+    "visits": frozenset({"int_visits"}),
+    "zoom": frozenset({"int_zoom_attendances"}),
+    "pathways": frozenset({"int_pathway_contacts", "int_pathway_prescriptions"}),
+    "wellbeing_calls": frozenset({"int_wellbeing_calls"}),
+}
+
+STATE_DDL = """
+CREATE TABLE IF NOT EXISTS ledger.dbt_build (project_fingerprint VARCHAR NOT NULL, dbt_vars VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger.dbt_built_files (file_sha256 VARCHAR PRIMARY KEY);
+"""
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    full_refresh: bool
+    reason: str
+    changed_files: tuple[str, ...]  # the files an incremental build takes in (empty for a full build)
+    files: tuple[str, ...]  # every file in the ledger when the build was planned: built once it succeeds
+
+    def describe(self) -> str:
+        if self.full_refresh:
+            return f"full dbt build: {self.reason}"
+        return f"incremental dbt build: {len(self.changed_files)} new file(s) since the last build"
+
+
+def plan_build(con: duckdb.DuckDBPyConnection, project_fingerprint: str, dbt_vars: str,
+               full_refresh: bool = False) -> BuildPlan:
+    con.execute(STATE_DDL)
+    files = tuple(r[0] for r in con.execute(
+        "SELECT DISTINCT file_sha256 FROM ledger.files ORDER BY 1").fetchall())
+    last = con.execute("SELECT project_fingerprint, dbt_vars FROM ledger.dbt_build").fetchall()
+    pending = tuple(r[0] for r in con.execute(
+        "SELECT DISTINCT file_sha256 FROM ledger.files WHERE file_sha256 NOT IN "
+        "(SELECT file_sha256 FROM ledger.dbt_built_files) ORDER BY 1").fetchall())
+    reason = None
+    if full_refresh:
+        reason = "asked for (--full-refresh)"
+    elif not last:
+        reason = "no earlier build in this warehouse"
+    elif last[0][0] != project_fingerprint:
+        reason = "the dbt project changed since the last build"
+    elif last[0][1] != dbt_vars:
+        reason = "the dbt vars (staff domains) changed since the last build"
+    elif len(pending) > MAX_CHANGED_FILES:
+        reason = f"{len(pending)} new files (more than {MAX_CHANGED_FILES})"
+    if reason:
+        return BuildPlan(True, reason, (), files)
+    return BuildPlan(False, "", pending, files)
+
+
+def built_sources(models: set[str] | None) -> list[str]:
+    """The sources whose files a build of `models` (None: every model) took in whole."""
+    return [s for s, needs in INCREMENTAL_MODELS.items() if models is None or needs <= models]
+
+
+def record_build(con: duckdb.DuckDBPyConnection, plan: BuildPlan, project_fingerprint: str, dbt_vars: str,
+                 models: set[str] | None = None) -> None:
+    """After a successful build of `models` (None: the whole project): the files it took in
+    are built (files of sources with no incremental model are built by any build)."""
+    con.execute(STATE_DDL)
+    con.execute("BEGIN")
+    con.execute(
+        "INSERT OR IGNORE INTO ledger.dbt_built_files SELECT DISTINCT file_sha256 FROM ledger.files "
+        "WHERE file_sha256 IN (SELECT unnest(?::VARCHAR[])) AND (source IN (SELECT unnest(?::VARCHAR[])) "
+        "OR source NOT IN (SELECT unnest(?::VARCHAR[])))",
+        [list(plan.files), built_sources(models), list(INCREMENTAL_MODELS)])
+    if models is None:
+        con.execute("DELETE FROM ledger.dbt_build")
+        con.execute("INSERT INTO ledger.dbt_build VALUES (?, ?)", [project_fingerprint, dbt_vars])
+    con.execute("COMMIT")

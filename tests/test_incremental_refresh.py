@@ -1,0 +1,243 @@
+"""Incremental refresh (pipelines/lib/dbt_increments.py, dbt_project/macros/incremental.sql).
+
+A history is loaded, then later deliveries that reach back into it: a `void` in a later kiosk
+export, a visit re-delivered with another site, a correction that moves a contact into another
+year, a late contact that un-orphans a prescription, a re-export of an old Zoom meeting with one
+more participant, a participant of an old session who now hosts (so is staff there too), a call
+re-delivered with another outcome. The incremental run must give the figures worked out by hand
+below, touch only the keys in the new files, and leave every model exactly as a full rebuild of
+the same warehouse does.
+
+Pipeline runs in this file: 3 (history; the deliveries, incremental; a --full-refresh copy).
+"""
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import duckdb
+import pytest
+
+from pipelines.lib import dbt_increments as inc
+from pipelines.lib.dbt_project import build_args, dbt_vars
+from tests.support import kpis, outcomes, write_export
+
+VISITS = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n"
+CONTACTS = "contact_id,member_id,advisor_id,site_code,contact_date,mode,outcome,updated_at\n"
+PRESCRIPTIONS = "prescription_id,contact_id,category,referred_to,created_date,status,updated_at\n"
+CALLS = "call_id,service_user_ref,call_started_at,staff_id,direction,outcome,duration_seconds\n"
+
+
+def d(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def zoom(meeting: str, start: str, host: str, people: list[tuple[str, str]]) -> str:
+    """A Zoom participants export, per-join form: (name, email) each joining for 50 minutes."""
+    date, _ = start.split(" ", 1)
+    rows = "".join(f"{name},{email},{date} 10:00:00 AM,{date} 10:50:00 AM,50,No,\n" for name, email in people)
+    return (f"Meeting ID,Topic,Start Time,End Time,User Email,Duration (Minutes),Participants,\n"
+            f"{meeting},Coffee Morning,{start},{date} 11:00:00 AM,{host},60,{len(people)},\n\n"
+            f"Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest,\n{rows}")
+
+
+HOST = "helen.host@merseycare.nhs.uk"
+MEETING_1 = ("820 0000 0001", "06/05/2019 10:00:00 AM")
+
+
+def history(landing):
+    write_export(landing / "visits" / "kiosk_2019-06-07.csv", VISITS + d("""
+        V-A,WAL,2019-06-01 10:00,M1,member,course,ok
+        V-B,WAL,2019-06-02 10:00,M2,member,cafe,ok
+        V-C,SOU,2019-06-03 10:00,M3,member,cafe,ok
+    """))
+    write_export(landing / "wellbeing_calls" / "calls_2019-06-07.csv", CALLS + d("""
+        W-A,RMY0000001,2019-06-01T10:00:00Z,ST01,outbound,successful,300
+        W-B,RMY0000002,2019-06-02T10:00:00Z,ST01,outbound,no_answer,0
+    """))
+    write_export(landing / "pathways" / "contacts_2019-06.csv", CONTACTS + d("""
+        C-A,M1,A01,WAL,2019-06-01,face_to_face,attended,2019-06-01T12:00:00+01:00
+        C-B,M2,A01,WAL,2019-06-02,face_to_face,attended,2019-06-02T12:00:00+01:00
+    """))
+    write_export(landing / "pathways" / "prescriptions_2019-06.csv", PRESCRIPTIONS + d("""
+        RX-A,C-A,debt,StepChange,2019-06-01,made,2019-06-01T12:30:00+01:00
+        RX-B,C-B,housing,Sefton Housing Options,2019-06-02,made,2019-06-02T12:30:00+01:00
+        RX-O,C-O,learning,Recovery College,2019-06-03,made,2019-06-03T12:30:00+01:00
+    """))
+    write_export(landing / "zoom" / "participants_82000000001.csv", zoom(*MEETING_1, HOST, [
+        ("Helen Host", HOST), ("Pat Parr", "pat@example.org"), ("Quinn Quay", "quinn@example.org")]))
+    # Pat joins a 2020/21 session too; that file is never delivered again.
+    write_export(landing / "zoom" / "participants_82000000003.csv", zoom("820 0000 0003", "09/01/2020 10:00:00 AM", HOST, [
+        ("Helen Host", HOST), ("Pat Parr", "pat@example.org"), ("Tom Tate", "tom@example.org")]))
+
+
+def deliveries(landing):
+    # V-A void in a later export (void in any delivery); V-B re-delivered at another site (the
+    # newest export wins); V-D new in 2021/22.
+    write_export(landing / "visits" / "kiosk_2021-06-07.csv", VISITS + d("""
+        V-A,WAL,2019-06-01 10:00,M1,member,course,void
+        V-B,BOO,2019-06-02 10:00,M2,member,cafe,ok
+        V-D,BOO,2021-06-01 10:00,M4,member,course,ok
+    """))
+    # C-B corrected: its contact_date moves into 2020/21 (and RX-B, which takes its contact's
+    # year, with it); C-O arrives late and un-orphans RX-O in 2019/20.
+    write_export(landing / "pathways" / "contacts_2020-07.csv", CONTACTS + d("""
+        C-B,M2,A01,WAL,2020-07-01,face_to_face,attended,2020-07-02T09:00:00+01:00
+        C-O,M5,A01,WAL,2019-06-03,phone,attended,2019-06-03T12:00:00+01:00
+    """))
+    # W-B re-delivered in a newer export as successful; W-C new in 2021/22.
+    write_export(landing / "wellbeing_calls" / "calls_2021-06-07.csv", CALLS + d("""
+        W-B,RMY0000002,2019-06-02T10:00:00Z,ST01,outbound,successful,240
+        W-C,RMY0000003,2021-06-01T10:00:00Z,ST01,outbound,successful,300
+    """))
+    # Meeting 1 re-exported with Rita too; Pat hosts a new meeting in 2021/22, so Pat is staff
+    # in meetings 1 and 3 as well (meeting 3 is in no new file).
+    write_export(landing / "zoom" / "re-export" / "participants_82000000001.csv", zoom(*MEETING_1, HOST, [
+        ("Helen Host", HOST), ("Pat Parr", "pat@example.org"), ("Quinn Quay", "quinn@example.org"),
+        ("Rita Rowe", "rita@example.org")]))
+    write_export(landing / "zoom" / "participants_82000000002.csv", zoom(
+        "820 0000 0002", "06/10/2021 10:00:00 AM", "pat@example.org",
+        [("Pat Parr", "pat@example.org"), ("Sam Shaw", "sam@example.org")]))
+
+
+MODELS = ("int_visits", "int_pathway_contacts", "int_pathway_prescriptions", "int_social_prescriptions",
+          "int_wellbeing_calls", "int_zoom_attendances", "int_zoom_sessions", "kpi_annual",
+          "mart_monthly_by_site", "mart_pathway_funnel", "mart_prescriptions_by_category")
+
+
+def tables(home) -> dict[str, list]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        # int_visits.versions_loaded of V-C is the tampered marker (test_only_changed_keys_recomputed)
+        return {m: con.execute(f"SELECT * {'EXCLUDE (versions_loaded)' if m == 'int_visits' else ''} "
+                               f"FROM main.{m} ORDER BY ALL").fetchall() for m in MODELS}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("incremental")
+    landing, home = root / "landing", root / "home"
+    history(landing)
+    outcomes("run", "--landing", str(landing), "--home", str(home))
+    before = kpis(home)
+    # A marker no rebuild of V-C would keep: proves V-C (in no new file) is not recomputed.
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("UPDATE main.int_visits SET versions_loaded = 99 WHERE visit_id = 'V-C'")
+    deliveries(landing)
+    outcomes("run", "--landing", str(landing), "--home", str(home))
+    full = root / "full"
+    shutil.copytree(home, full)
+    outcomes("run", "--landing", str(landing), "--home", str(full), "--full-refresh")
+    return before, home, full
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_history_figures(runs):
+    before, _, _ = runs
+    expected = {"visits": 3, "visiting_members": 3, "pathway_contacts": 2, "social_prescriptions": 2,
+                "zoom_sessions": 1, "zoom_members": 2, "zoom_attendances": 2,
+                "wellbeing_calls": 2, "wellbeing_successful_contacts": 1, "wellbeing_people_reached": 1}
+    assert {k: before[("2019/20", k)] for k in expected} == expected
+    assert (before[("2020/21", "zoom_sessions")], before[("2020/21", "zoom_members")]) == (1, 2)  # Pat, Tom
+
+
+def test_incremental_run_gives_the_hand_worked_figures(runs):
+    _, home, _ = runs
+    k = kpis(home)
+    # 2019/20: V-A void -> V-B, V-C; contacts C-A, C-O (C-B moved out); RX-A, RX-O (RX-B moved
+    # with C-B); meeting 1: Quinn, Rita (Pat now staff); W-A, W-B both successful.
+    assert {n: k[("2019/20", n)] for n in ("visits", "visiting_members", "pathway_contacts", "social_prescriptions",
+                                           "zoom_sessions", "zoom_members", "zoom_attendances", "wellbeing_calls",
+                                           "wellbeing_successful_contacts", "wellbeing_people_reached")} == {
+        "visits": 2, "visiting_members": 2, "pathway_contacts": 2, "social_prescriptions": 2,
+        "zoom_sessions": 1, "zoom_members": 2, "zoom_attendances": 2,
+        "wellbeing_calls": 2, "wellbeing_successful_contacts": 2, "wellbeing_people_reached": 2}
+    # 2020/21: C-B and RX-B; meeting 3 with Tom only (Pat now staff).
+    assert (k[("2020/21", "pathway_contacts")], k[("2020/21", "social_prescriptions")], k[("2020/21", "visits")],
+            k[("2020/21", "zoom_sessions")], k[("2020/21", "zoom_members")], k[("2020/21", "zoom_attendances")]) \
+        == (1, 1, 0, 1, 1, 1)
+    # 2021/22: V-D; meeting 2 with Sam (Pat hosts); W-C.
+    assert (k[("2021/22", "visits")], k[("2021/22", "zoom_sessions")], k[("2021/22", "zoom_members")],
+            k[("2021/22", "wellbeing_successful_contacts")]) == (1, 1, 1, 1)
+
+
+def test_only_changed_keys_recomputed(runs):
+    _, home, full = runs
+    query = "SELECT visit_id, versions_loaded, site_code FROM main.int_visits ORDER BY 1"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        incremental = con.execute(query).fetchall()
+    with duckdb.connect(str(full / "warehouse.duckdb"), read_only=True) as con:
+        rebuilt = con.execute(query).fetchall()
+    # V-A, V-B (in the new file) recomputed from both versions; V-C (in no new file) untouched.
+    assert incremental == [("V-A", 2, "WAL"), ("V-B", 2, "BOO"), ("V-C", 99, "SOU"), ("V-D", 1, "BOO")]
+    assert rebuilt == [("V-A", 2, "WAL"), ("V-B", 2, "BOO"), ("V-C", 1, "SOU"), ("V-D", 1, "BOO")]
+
+
+def test_incremental_equals_full_rebuild(runs):
+    _, home, full = runs
+    assert tables(home) == tables(full)
+
+
+def test_every_file_is_recorded_as_built(runs):
+    _, home, _ = runs
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ledger.files WHERE file_sha256 NOT IN "
+                           "(SELECT file_sha256 FROM ledger.dbt_built_files)").fetchone() == (0,)
+        assert con.execute("SELECT dbt_vars FROM ledger.dbt_build").fetchall() == [(dbt_vars(),)]
+
+
+# --- the plan, on a ledger written by hand ----------------------------------------------------
+
+@pytest.fixture
+def ledger():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA ledger; CREATE TABLE ledger.files (source VARCHAR, file_sha256 VARCHAR)")
+    con.execute("INSERT INTO ledger.files VALUES ('visits', 'a'), ('zoom', 'b'), ('members', 'c')")
+    yield con
+    con.close()
+
+
+def test_first_build_is_full_then_incremental(ledger):
+    first = inc.plan_build(ledger, "P", "V")
+    assert (first.full_refresh, first.reason, first.files) == (True, "no earlier build in this warehouse", ("a", "b", "c"))
+    inc.record_build(ledger, first, "P", "V")
+    ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'd')")
+    second = inc.plan_build(ledger, "P", "V")
+    assert (second.full_refresh, second.changed_files) == (False, ("d",))
+    inc.record_build(ledger, second, "P", "V")
+    assert inc.plan_build(ledger, "P", "V").changed_files == ()
+
+
+def test_changed_project_vars_or_request_force_a_full_build(ledger):
+    inc.record_build(ledger, inc.plan_build(ledger, "P", "V"), "P", "V")
+    assert inc.plan_build(ledger, "P2", "V").reason == "the dbt project changed since the last build"
+    assert inc.plan_build(ledger, "P", "V2").reason == "the dbt vars (staff domains) changed since the last build"
+    assert inc.plan_build(ledger, "P", "V", full_refresh=True).reason == "asked for (--full-refresh)"
+    assert not inc.plan_build(ledger, "P", "V").full_refresh
+
+
+def test_too_many_new_files_build_in_full(ledger, monkeypatch):
+    inc.record_build(ledger, inc.plan_build(ledger, "P", "V"), "P", "V")
+    ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'd'), ('visits', 'e')")
+    monkeypatch.setattr(inc, "MAX_CHANGED_FILES", 1)
+    assert inc.plan_build(ledger, "P", "V").reason == "2 new files (more than 1)"
+
+
+def test_a_partial_build_records_only_the_sources_it_built(ledger):
+    inc.record_build(ledger, inc.plan_build(ledger, "P", "V"), "P", "V")
+    ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'd'), ('zoom', 'e'), ('members', 'f')")
+    plan = inc.plan_build(ledger, "P2", "V")
+    # the landing sensor's run of the visits models only: zoom's file stays pending, and so does
+    # the project (the other models were not rebuilt with P2)
+    inc.record_build(ledger, plan, "P2", "V", models={"int_visits", "kpi_annual"})
+    assert ledger.execute("SELECT file_sha256 FROM ledger.files WHERE file_sha256 NOT IN "
+                          "(SELECT file_sha256 FROM ledger.dbt_built_files)").fetchall() == [("e",)]
+    assert ledger.execute("SELECT project_fingerprint FROM ledger.dbt_build").fetchall() == [("P",)]
+
+
+def test_build_args_pass_the_changed_files_or_full_refresh():
+    assert build_args(changed_files=["ab", "cd"])[-1] == dbt_vars(changed_files=["ab", "cd"])
+    assert '"changed_files": ["ab", "cd"]' in dbt_vars(changed_files=["ab", "cd"])
+    assert "changed_files" not in dbt_vars()
+    assert build_args(full_refresh=True)[-1] == "--full-refresh"
