@@ -15,17 +15,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.kpi_table import format_value, ordered
+
 SQL = Path(__file__).with_name("floor.sql")
-
-# The pipeline's KPI order (pipelines/lib/contracts.py); this script stays standalone.
-KPIS = (
-    "visits", "visiting_members",
-    "pathway_contacts", "social_prescriptions", "prescriptions_per_contact",
-    "zoom_sessions", "zoom_members", "zoom_attendances", "sessions_per_member",
-    "wellbeing_calls", "wellbeing_successful_contacts", "wellbeing_people_reached",
-)
-RATIOS = ("prescriptions_per_contact", "sessions_per_member")
-
 
 def floor_sql(landing: Path) -> str:
     """The script with the landing path substituted (absolute, as a SQL string literal body)."""
@@ -49,12 +41,10 @@ def main(argv: list[str]) -> int:
         print("usage: floor.py LANDING", file=sys.stderr)
         return 2
     rows = run_floor(Path(argv[0]))
-    order = {kpi: i for i, kpi in enumerate(KPIS)}
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["financial_year", "kpi", "value"])
-    for fy, kpi, value in sorted(rows, key=lambda r: (r[0], order.get(r[1], len(order)), r[1])):
-        text = "" if value is None else repr(value) if kpi in RATIOS else str(int(value))
-        out.writerow([fy, kpi, text])
+    for fy, kpi, value in ordered(rows):  # the pipeline's order and formats: comparable with diff
+        out.writerow([fy, kpi, format_value(kpi, value)])
     return 0
 
 

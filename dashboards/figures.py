@@ -14,8 +14,10 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines.lib import kpi_registry
+
 from . import disclosure as dc
-from .kpis import (FUNNEL_STAGES, KPIS, OKABE_ITO, PHYSICAL_SITES, RATIOS, SITES, SOURCES, kpi_label,
+from .kpis import (FUNNEL_STAGES, OKABE_ITO, PHYSICAL_SITES, SITES, headline_counts, kpi_label, ratios, sources,
                    previous_year, site_colour, site_label)
 
 LAYOUT = dict(
@@ -27,9 +29,6 @@ LAYOUT = dict(
 )
 RISE, FALL = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]  # so series differ by more than colour
-HEADLINE_COUNTS = ["visits", "visiting_members", "pathway_contacts", "social_prescriptions",
-                   "zoom_sessions", "zoom_members", "zoom_attendances",
-                   "wellbeing_calls", "wellbeing_successful_contacts", "wellbeing_people_reached"]
 
 
 def _year_rows(df: pd.DataFrame | None, year: str) -> pd.DataFrame:
@@ -53,11 +52,12 @@ def kpi_table(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOS
     counts (the mart's unrounded ratio is never shown).
     """
     raw = dict(zip(*(_year_rows(kpi_annual, year)[c] for c in ("kpi", "value"))))
-    kpis = list(KPIS) + sorted(k for k in raw if k not in KPIS)
+    known, ratio_parts = list(kpi_registry.names()), ratios()
+    kpis = known + sorted(k for k in raw if k not in known)
     rows = []
     for k in kpis:
-        if k in RATIOS:
-            num, den = RATIOS[k]
+        if k in ratio_parts:
+            num, den = ratio_parts[k]
             value = dc.safe_ratio(raw.get(num), raw.get(den), disclosure)
             shown = _fmt_ratio(value)
         else:
@@ -80,7 +80,7 @@ def year_on_year_data(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc
     cur_t = kpi_table(kpi_annual, year, disclosure).set_index("kpi")
     prev_t = kpi_table(kpi_annual, prev, disclosure).set_index("kpi")
     rows = []
-    for k in HEADLINE_COUNTS:
+    for k in headline_counts():
         c, p = cur_t.at[k, "value"], prev_t.at[k, "value"]
         change = None if pd.isna(c) or pd.isna(p) or p == 0 else (c - p) / p
         if change is not None:
@@ -369,12 +369,12 @@ def sources_monthly_data(monthly: pd.DataFrame, year: str, disclosure: bool = dc
     Columns: month, kpi, series, value (Int64), shown.
     """
     cols = ["month", "kpi", "series", "value", "shown"]
-    d = monthly_data(monthly, year, list(SOURCES), disclosure)
+    d = monthly_data(monthly, year, list(sources()), disclosure)
     if d.empty:
         return pd.DataFrame(columns=cols)
     months = sorted(set(d["month"]))
     rows = []
-    for k, label in SOURCES.items():
+    for k, label in sources().items():
         for mo in months:
             cells = d.loc[(d["kpi"] == k) & (d["month"] == mo), "value"]
             v = int(cells.fillna(0).sum())  # cells are controlled already: suppressed add 0

@@ -1,12 +1,12 @@
 """What the dashboards know about KPIs and sites: labels, definitions, palette.
 
-Definitions restate the customer's KPI contract (/work/shared/export-formats.md)
-in plain words; they are printed as footnotes on every page.
+KPI labels and plain-words definitions come from the KPI registry
+(pipelines/lib/kpi_registry.py); they are printed as footnotes on every page.
 """
 
 from __future__ import annotations
 
-from pipelines.lib import financial_year
+from pipelines.lib import financial_year, kpi_registry
 
 # Okabe & Ito (2008) colour-blind-safe palette. Yellow (#F0E442) is left out of
 # SITE_COLOURS: it is too pale for a line on white.
@@ -35,29 +35,24 @@ SITES = {  # site_code -> (label, colour); order is the legend order
 
 PHYSICAL_SITES = ["WAL", "SOU", "BOO", "PCL", "PSL"]  # where visits happen: open or closed month by month
 
-# Monthly "by source": one additive KPI per raw export, summed over sites.
-SOURCES = {  # kpi -> series label
-    "visits": "Visits (kiosk sign-ins)",
-    "pathway_contacts": "Pathway contacts",
-    "zoom_attendances": "Zoom attendances",
-    "wellbeing_calls": "Wellbeing calls",
-}
+def sources() -> dict[str, str]:
+    """Monthly "by source": one additive KPI per raw export, summed over sites: kpi -> series label."""
+    return {k.name: k.series_label for k in kpi_registry.load().values() if k.series_label}
 
-# kpi -> (label, definition). Order is the order of tables and footnotes.
-KPIS = {
-    "visits": ("Visits", "Distinct site sign-ins in the year, excluding any sign-in voided in any kiosk delivery and staff sign-ins."),
-    "visiting_members": ("Visiting members", "Distinct membership numbers among those visits; visits with no membership number are not counted."),
-    "pathway_contacts": ("Pathway contacts", "Pathways advice contacts whose latest version is 'attended', in the year of the contact date."),
-    "social_prescriptions": ("Social prescriptions", "Prescriptions whose latest status is not withdrawn or deleted, on a contact whose latest version is 'attended', in the year of that contact's date. A prescription whose contact has not arrived yet is not counted."),
-    "prescriptions_per_contact": ("Prescriptions per contact", "Social prescriptions divided by pathway contacts."),
-    "zoom_sessions": ("Zoom sessions", "Zoom meeting occurrences (meeting ID and start time) with at least one non-staff attendee, by the local date of the start time."),
-    "zoom_members": ("Zoom members", "Distinct non-staff people who attended a Zoom session in the year (by email, or by display name where Zoom hides the email). Hosts and staff-domain emails are staff."),
-    "zoom_attendances": ("Zoom attendances", "One per non-staff person per session; dropping out and rejoining counts once."),
-    "sessions_per_member": ("Sessions per member", "Zoom attendances divided by Zoom members."),
-    "wellbeing_calls": ("Wellbeing calls", "Distinct calls logged by the wellbeing support team, by the UK local date of the call (logged in UTC, converted)."),
-    "wellbeing_successful_contacts": ("Wellbeing successful contacts", "Wellbeing calls with outcome 'successful'."),
-    "wellbeing_people_reached": ("Wellbeing people reached", "Distinct people with at least one successful wellbeing call."),
-}
+
+def kpi_definitions() -> dict[str, tuple[str, str]]:
+    """kpi -> (label, plain definition), in the registry's order (tables and footnotes)."""
+    return {k.name: (k.label, k.plain_definition) for k in kpi_registry.load().values()}
+
+
+def ratios() -> dict[str, tuple[str, str]]:
+    """Ratio KPIs are recomputed from their (controlled) parts, never rounded as counts."""
+    return kpi_registry.ratios()
+
+
+def headline_counts() -> tuple[str, ...]:
+    return kpi_registry.counts()
+
 
 # Further terms the pages use, footnoted after the KPIs: (label, definition).
 TERMS = {
@@ -75,15 +70,8 @@ FUNNEL_STAGES = {
     "prescriptions_accepted_or_completed": ("Accepted or completed", "prescriptions_accepted_or_completed"),
 }
 
-# Ratio KPIs are recomputed from their (controlled) parts, never rounded as counts.
-RATIOS = {
-    "prescriptions_per_contact": ("social_prescriptions", "pathway_contacts"),
-    "sessions_per_member": ("zoom_attendances", "zoom_members"),
-}
-
-
 def kpi_label(kpi: str) -> str:
-    return {**KPIS, **TERMS}.get(kpi, (kpi.replace("_", " ").capitalize(), ""))[0]
+    return {**kpi_definitions(), **TERMS}.get(kpi, (kpi.replace("_", " ").capitalize(), ""))[0]
 
 
 def site_label(code: str) -> str:

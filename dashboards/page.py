@@ -21,16 +21,21 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from pipelines.lib import kpi_registry
 from pipelines.lib.atomic import write_text
 from pipelines.lib.csv_safe import csv_safe  # CSV injection: every downloaded cell goes through it
 
 from . import disclosure as dc
 from . import figures as fg
-from .kpis import FUNNEL_STAGES, KPIS, RATIOS, TERMS, kpi_label, previous_year, year_slug
+from .kpis import FUNNEL_STAGES, TERMS, kpi_definitions, kpi_label, previous_year, ratios, year_slug
 from . import outcomes as oc
 
 TITLE = "Life Rooms outcomes"
-DEFINITIONS = {**KPIS, **TERMS, **oc.TERMS}  # footnoted, numbered in this order
+
+
+def definitions() -> dict[str, tuple[str, str]]:
+    """Footnoted, numbered in this order: the KPIs, then the pages' other terms."""
+    return {**kpi_definitions(), **TERMS, **oc.TERMS}
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 CSS = """
@@ -77,7 +82,7 @@ def kpi_csv(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSUR
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["financial_year", "kpi", "label", "value", "shown", "disclosure_control"])
     for r in t.itertuples():
-        value = "" if pd.isna(r.value) else (f"{r.value:.4f}" if r.kpi in RATIOS else str(int(r.value)))
+        value = "" if pd.isna(r.value) else (f"{r.value:.4f}" if r.kpi in ratios() else str(int(r.value)))
         w.writerow([csv_safe(c) for c in (r.financial_year, r.kpi, r.label, value, r.shown,
                                           "on" if disclosure else "off")])
     return buf.getvalue()
@@ -164,23 +169,19 @@ def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, q
 
     top = [r.label for r in cd.itertuples() if not pd.isna(r.value) and r.value > 0][:3]
     top_line = [f'most often for <a href="#categories">{_e(", ".join(top).lower())}</a>'] if top else []
-    cards = "".join([
-        card("visits", [f"by {_e(h['visiting_members'])} visiting members{_fn('visiting_members')}{was('visiting_members')}",
-                        f"{_e(fg.sites_open_sentence(monthly, year))}{_fn('sites_open')}"]),
-        card("pathway_contacts",
-             [f"led to {_e(h['social_prescriptions'])} social prescriptions{_fn('social_prescriptions')}"
-              f"{was('social_prescriptions')}",
-              f"{_e(h['prescriptions_per_contact'])} prescriptions per contact{_fn('prescriptions_per_contact')}"
-              f"{was('prescriptions_per_contact')}"] + top_line),
-        card("zoom_sessions", [f"attended by {_e(h['zoom_members'])} members{_fn('zoom_members')}{was('zoom_members')}",
-                               f"{_e(h['sessions_per_member'])} sessions per member{_fn('sessions_per_member')}"
-                               f"{was('sessions_per_member')}"]),
-        card("wellbeing_successful_contacts",
-             [f"out of {_e(h['wellbeing_calls'])} calls made{_fn('wellbeing_calls')}{was('wellbeing_calls')}",
-              f"{_e(h['wellbeing_success_rate'])} successful{_fn('wellbeing_success_rate')}{was('wellbeing_success_rate')}",
-              f"{_e(h['wellbeing_people_reached'])} people reached{_fn('wellbeing_people_reached')}"
-              f"{was('wellbeing_people_reached')}"]),
-    ])
+    # Lines that are not a KPI's, placed after the KPI line they follow.
+    extra_after = {
+        "visiting_members": [f"{_e(fg.sites_open_sentence(monthly, year))}{_fn('sites_open')}"],
+        "prescriptions_per_contact": top_line,
+        "wellbeing_calls": [f"{_e(h['wellbeing_success_rate'])} successful{_fn('wellbeing_success_rate')}"
+                            f"{was('wellbeing_success_rate')}"],
+    }
+    registry = kpi_registry.load().values()
+    cards = "".join(
+        card(head.name, [line for k in registry if k.card == head.name and k.card_text
+                         for line in [f"{k.card_text.format(_e(h[k.name]))}{_fn(k.name)}{was(k.name)}",
+                                      *extra_after.get(k.name, [])]])
+        for head in registry if head.card == head.name)
 
     sections = [f'<h2 id="headline">Headline figures, {year}</h2>{_year_status(quality, year, monthly)}'
                 f'<div class="cards">{cards}</div>']
@@ -463,7 +464,7 @@ def _dl(items: Mapping, disclosure: bool) -> str:
 
 def _footnotes(disclosure: bool = True) -> str:
     items = "".join(f'<li id="def-{k}"><strong>{_e(label)}</strong>: {_e(text)}</li>'
-                    for k, (label, text) in DEFINITIONS.items())
+                    for k, (label, text) in definitions().items())
     control = (f"Disclosure control is on: counts of 1 to {dc.REDACTION_THRESHOLD} are shown as "
                f"{_e(dc.SUPPRESSED_TEXT)}, other counts are rounded to the nearest {dc.ROUNDING_BASE}, totals are "
                "sums of the rounded figures, and ratios are computed from the rounded counts (not shown where a "
@@ -476,7 +477,7 @@ def _footnotes(disclosure: bool = True) -> str:
 
 
 def _fn(key: str) -> str:
-    n = list(DEFINITIONS).index(key) + 1
+    n = list(definitions()).index(key) + 1
     return f'<sup><a href="#def-{key}" aria-label="definition {n}">{n}</a></sup>'
 
 

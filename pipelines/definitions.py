@@ -13,7 +13,6 @@ from pipelines.assets.raw import raw_assets  # noqa: E402
 from pipelines.audit.assets import audit_lineage  # noqa: E402
 from pipelines.checks.gate_checks import gate_checks  # noqa: E402
 from pipelines.checks.ge_checks import ge_checks  # noqa: E402
-from pipelines.checks.kpi_checks import kpi_checks  # noqa: E402
 from pipelines.checks.raw_checks import raw_checks  # noqa: E402
 from pipelines.checks.warning_checks import warning_checks  # noqa: E402
 from pipelines.jobs import close_year, refresh_all  # noqa: E402
@@ -23,7 +22,7 @@ from pipelines.sensors import sensors  # noqa: E402
 
 defs = dg.Definitions(
     assets=[*raw_assets, dbt_models, commissioner_dashboard, audit_lineage, published_kpi_annual],
-    asset_checks=[*raw_checks, *kpi_checks, *ge_checks, *warning_checks, *gate_checks],
+    asset_checks=[*raw_checks, *ge_checks, *warning_checks, *gate_checks],
     jobs=[refresh_all, close_year],
     schedules=schedules,
     sensors=sensors,

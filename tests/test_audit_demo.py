@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.audit.kpis import COUNT_KPIS
+from pipelines.lib import kpi_registry
 from pipelines.lib import dbt_project
 from pipelines.demo.generator import write_demo_landing
 from tests.support import kpis, outcomes
@@ -55,7 +55,7 @@ def test_every_count_kpi_traces_to_as_many_units_as_it_counts(demo):
     landing, home, _ = demo
     published = kpis(home)
     years = sorted({y for y, _ in published})
-    for kpi in COUNT_KPIS:
+    for kpi in kpi_registry.counts():
         rows = csv_rows(outcomes("trace", kpi, "--home", str(home), "--format", "csv").stdout)
         per_year = Counter(r["financial_year"] for r in rows)
         assert {y: per_year.get(y, 0) for y in years} == {y: published[(y, kpi)] for y in years}, kpi
@@ -66,7 +66,7 @@ def test_every_count_kpi_traces_to_as_many_units_as_it_counts(demo):
 def test_every_cited_file_and_line_holds_the_record(demo):
     landing, home, _ = demo
     index = LandingIndex(landing, bytes.fromhex((home / "secret.key").read_text().strip()))
-    for kpi in COUNT_KPIS:
+    for kpi in kpi_registry.counts():
         doc = json.loads(outcomes("trace", kpi, "--year", "2021/22", "--home", str(home), "--format", "json").stdout)
         (trace,) = doc["traces"]
         assert trace["units_count"] == trace["published"] == len(trace["units"]), kpi

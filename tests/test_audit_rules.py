@@ -10,7 +10,7 @@ from textwrap import dedent
 
 import pytest
 
-from pipelines.audit.kpis import COUNT_KPIS
+from pipelines.lib import kpi_registry
 from tests.support import kpis, outcomes, write_export
 from tests.test_audit_evidence import LandingIndex, check_evidence
 
@@ -126,7 +126,7 @@ def rules(found):
 def test_counted_units(small):
     landing, home = small
     got = kpis(home)
-    assert {k: got[("2021/22", k)] for k in COUNT_KPIS} == {
+    assert {k: got[("2021/22", k)] for k in kpi_registry.counts()} == {
         "visits": 2, "visiting_members": 1, "pathway_contacts": 1, "social_prescriptions": 1, "zoom_sessions": 1,
         "zoom_members": 2, "zoom_attendances": 2, "wellbeing_calls": 2, "wellbeing_successful_contacts": 1,
         "wellbeing_people_reached": 1}
@@ -210,7 +210,7 @@ def test_call_exclusions(small):
 def test_every_cited_line_holds_its_record_counted_or_excluded(small):
     landing, home = small
     index = LandingIndex(landing, bytes.fromhex((home / "secret.key").read_text().strip()))
-    for kpi in COUNT_KPIS:
+    for kpi in kpi_registry.counts():
         for flag in ((), ("--excluded",)):
             for trace in trace_json(home, kpi, *flag):
                 if not flag:

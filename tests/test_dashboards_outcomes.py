@@ -12,9 +12,9 @@ DECILES = [str(d) for d in range(1, 11)] + ["unknown"]
 
 
 def kpi_annual() -> pd.DataFrame:
-    from pipelines.lib.contracts import KPIS
+    from pipelines.lib.kpi_registry import names
 
-    return pd.DataFrame({"financial_year": FY, "kpi": list(KPIS), "value": [100.0] * len(KPIS)})
+    return pd.DataFrame({"financial_year": FY, "kpi": list(names()), "value": [100.0] * len(names())})
 
 
 def monthly() -> pd.DataFrame:

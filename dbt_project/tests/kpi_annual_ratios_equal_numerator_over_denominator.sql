@@ -1,7 +1,6 @@
--- Reconciliation: prescriptions_per_contact = social_prescriptions /
--- pathway_contacts and sessions_per_member = zoom_attendances / zoom_members,
--- unrounded, NULL exactly when the denominator is 0.
--- Returns the (year, ratio) pairs that disagree.
+-- Reconciliation: every ratio KPI of the registry equals its numerator /
+-- denominator in kpi_annual, unrounded, NULL exactly when the denominator
+-- is 0. Returns the (year, ratio) pairs that disagree.
 
 with annual as (
 
@@ -9,36 +8,28 @@ with annual as (
 
 ),
 
-by_year as (
+ratios as (
 
-    select
-        financial_year,
-        max(value) filter (where kpi = 'social_prescriptions')      as social_prescriptions,
-        max(value) filter (where kpi = 'pathway_contacts')          as pathway_contacts,
-        max(value) filter (where kpi = 'prescriptions_per_contact') as prescriptions_per_contact,
-        max(value) filter (where kpi = 'zoom_attendances')          as zoom_attendances,
-        max(value) filter (where kpi = 'zoom_members')              as zoom_members,
-        max(value) filter (where kpi = 'sessions_per_member')       as sessions_per_member
-    from annual
-    group by financial_year
+    select * from {{ ref('kpi_registry') }} where kind = 'ratio'
 
 ),
 
 checks as (
 
     select
-        financial_year,
-        'prescriptions_per_contact' as kpi,
-        prescriptions_per_contact   as reported,
-        case when pathway_contacts > 0 then social_prescriptions / pathway_contacts end as expected
-    from by_year
-    union all
-    select
-        financial_year,
-        'sessions_per_member',
-        sessions_per_member,
-        case when zoom_members > 0 then zoom_attendances / zoom_members end
-    from by_year
+        reported.financial_year,
+        ratios.kpi,
+        reported.value as reported,
+        case when denominator.value > 0 then numerator.value / denominator.value end as expected
+    from ratios
+    inner join annual as reported
+        on reported.kpi = ratios.kpi
+    left join annual as numerator
+        on numerator.kpi = ratios.numerator
+        and numerator.financial_year = reported.financial_year
+    left join annual as denominator
+        on denominator.kpi = ratios.denominator
+        and denominator.financial_year = reported.financial_year
 
 )
 

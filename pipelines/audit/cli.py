@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from pipelines.lib.contracts import KPIS
+from pipelines.lib import kpi_registry
 from pipelines.lib.home import Home
 
 FORMATS = ("table", "csv", "json")
@@ -81,7 +81,7 @@ def register(subparsers) -> None:
     p = add("trace", cmd_trace,
             "List the units a published KPI counted (one per unit: as many as the KPI), each with the fields "
             "that decided it and every raw row behind it (file:line:sha256, winning version first).")
-    p.add_argument("kpi", metavar="KPI", help=f"one of: {', '.join(KPIS)} (a ratio traces to both its counts); "
+    p.add_argument("kpi", metavar="KPI", help=f"one of: {', '.join(kpi_registry.names())} (a ratio traces to both its counts); "
                    "or an outcome figure: members_reached, swemwbs_paired_members")
     p.add_argument("--year", help="financial year, e.g. 2021/22 (default: every year)")
     p.add_argument("--site", help="site as in the monthly figures: WAL, SOU, BOO, PCL, PSL, UNKNOWN, ZOOM, PHONE")
@@ -93,7 +93,7 @@ def register(subparsers) -> None:
                    help="table: one unit per line, evidence indented; csv: exactly one row per unit; json")
 
     p = add("explain", cmd_explain, "Explain a KPI: its definition, the dbt models it passes through, the compiled SQL.")
-    p.add_argument("kpi", metavar="KPI", help=f"one of: {', '.join(KPIS)}")
+    p.add_argument("kpi", metavar="KPI", help=f"one of: {', '.join(kpi_registry.names())}")
     p.add_argument("--no-sql", action="store_true", help="leave out the compiled SQL")
 
     p = add("snapshots", cmd_snapshots,

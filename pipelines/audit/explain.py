@@ -9,8 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from pipelines.audit.kpis import CATALOGUE, components
-from pipelines.lib.contracts import KPIS, RATIO_KPIS
+from pipelines.audit.kpis import components
+from pipelines.lib import kpi_registry
 from pipelines.lib.dbt_project import MANIFEST_PATH
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
@@ -36,7 +36,7 @@ def lineage(manifest: dict, kpi: str) -> list[str]:
     parents = manifest["parent_map"]
     targets = set()
     for part in components(kpi):
-        targets.update(model_id(m) for m in CATALOGUE[part].rule_models)
+        targets.update(model_id(m) for m in kpi_registry.load()[part].rule_models)
     ancestors: set[str] = set()
     todo = list(targets)
     while todo:
@@ -46,7 +46,7 @@ def lineage(manifest: dict, kpi: str) -> list[str]:
         ancestors.add(node)
         todo.extend(p for p in parents.get(node, []) if p.startswith(("model.", "source.")))
     downstream = [model_id("kpi_annual")]
-    if all(CATALOGUE[p].monthly for p in components(kpi)) and kpi not in RATIO_KPIS:
+    if all(kpi_registry.load()[p].monthly for p in components(kpi)) and kpi not in kpi_registry.ratios():
         downstream.append(model_id("mart_monthly_by_site"))
     downstream += [model_id("audit_kpi_units"), model_id("audit_kpi_exclusions")]
     nodes = [n for n in downstream if n in manifest["nodes"]]
@@ -79,13 +79,13 @@ def describe(manifest: dict, node_id: str) -> tuple[str, str, str]:
 
 
 def explain(home: Home, kpi: str, *, sql: bool = True) -> str:
-    if kpi not in KPIS:
-        raise UsageError(f"unknown KPI {kpi!r}; KPIs: {', '.join(KPIS)}")
+    if kpi not in kpi_registry.load():
+        raise UsageError(f"unknown KPI {kpi!r}; KPIs: {', '.join(kpi_registry.names())}")
     manifest, path, compiled = load_manifest(home)
-    k = CATALOGUE[kpi]
+    k = kpi_registry.load()[kpi]
     out = [f"{kpi}", "", "Definition (contract, shared/export-formats.md):", f"  {k.definition}", ""]
-    if kpi in RATIO_KPIS:
-        num, den = RATIO_KPIS[kpi]
+    if k.is_ratio:
+        num, den = k.numerator, k.denominator
         out += [f"Traces to: {num} (numerator) and {den} (denominator): `outcomes trace {kpi}` lists both.", ""]
     else:
         out += [f"One traced line = one {k.unit}; the number of lines is the KPI.",

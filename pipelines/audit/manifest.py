@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipelines.lib.contracts import KPIS
+from pipelines.lib import kpi_registry
 from pipelines.lib.atomic import write_text
 from pipelines.lib.home import Home
 
@@ -100,7 +100,7 @@ def read_state(home: Home) -> tuple[list[dict], list[dict]]:
         has_kpis = con.execute("SELECT count(*) FROM information_schema.tables "
                                "WHERE table_schema = 'main' AND table_name = 'kpi_annual'").fetchone()[0]
         rows = con.execute("SELECT financial_year, kpi, value FROM main.kpi_annual").fetchall() if has_kpis else []
-    order = {k: i for i, k in enumerate(KPIS)}
+    order = kpi_registry.order()
     kpis = [{"financial_year": y, "kpi": k, "value": v}
             for y, k, v in sorted(rows, key=lambda r: (r[0], order.get(r[1], 99), r[1]))]
     return files, kpis

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from pipelines.audit.manifest import build_run_manifest, code_version, key_check, write_run_manifest
 from pipelines.audit.snapshots import Snapshot, format_value, resolve
-from pipelines.lib.contracts import KPIS
+from pipelines.lib import kpi_registry
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 
@@ -130,7 +130,7 @@ def reproduce(home: Home, ref: str, *, landing: str | None = None, scratch: str 
     rows = read_state(scratch_home)[1]
     got = {r["kpi"]: format_value(r["kpi"], r["value"]) for r in rows if r["financial_year"] == snap.financial_year}
     want = snap.values()
-    order = {k: i for i, k in enumerate(KPIS)}
+    order = kpi_registry.order()
     for kpi in sorted(set(want) | set(got), key=lambda k: (order.get(k, 99), k)):
         result.comparison.append((kpi, want.get(kpi, "(absent)"), got.get(kpi, "(absent)")))
     return result

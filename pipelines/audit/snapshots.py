@@ -41,7 +41,7 @@ from pathlib import Path
 
 from pipelines.audit.manifest import utc_now
 from pipelines.lib import financial_year
-from pipelines.lib.contracts import KPIS, RATIO_KPIS
+from pipelines.lib import kpi_registry
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 from pipelines.lib.kpi_table import format_value
@@ -88,7 +88,7 @@ class Snapshot:
 # --- values -------------------------------------------------------------------------------------
 
 def render_values(year: str, values: dict[str, str]) -> bytes:
-    order = {k: i for i, k in enumerate(KPIS)}
+    order = kpi_registry.order()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["financial_year", "kpi", "value"])
@@ -106,15 +106,16 @@ def diff(previous: dict[str, str] | None, current: dict[str, str]) -> list[dict]
     """The KPIs whose value changed (all of them against no previous version)."""
     previous = previous or {}
     out = []
-    for kpi in [k for k in KPIS if k in current or k in previous] + \
-            sorted((set(current) | set(previous)) - set(KPIS)):
+    kpis = kpi_registry.names()
+    for kpi in [k for k in kpis if k in current or k in previous] + \
+            sorted((set(current) | set(previous)) - set(kpis)):
         before, after = previous.get(kpi), current.get(kpi)
         if before == after:
             continue
         change = ""
         if before not in (None, "") and after not in (None, ""):
             delta = float(after) - float(before)
-            change = repr(delta) if kpi in RATIO_KPIS else f"{int(delta):+d}"
+            change = repr(delta) if kpi in kpi_registry.ratios() else f"{int(delta):+d}"
         out.append({"kpi": kpi, "previous": before, "current": after, "change": change})
     return out
 

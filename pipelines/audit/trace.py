@@ -23,8 +23,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from pipelines.audit.kpis import CATALOGUE, OWN_ROLE, components, file_in_scope
-from pipelines.lib.contracts import KPIS, RATIO_KPIS, SITE_CODES
+from pipelines.audit.kpis import components, file_in_scope
+from pipelines.lib import kpi_registry
+from pipelines.lib.contracts import SITE_CODES
 from pipelines.lib.csv_safe import csv_safe
 from pipelines.lib import financial_year
 from pipelines.lib.errors import UsageError
@@ -92,8 +93,8 @@ def parse_month(text: str | None) -> date | None:
 
 def check_arguments(con, kpi: str, year: str | None, site: str | None, month: date | None) -> tuple[list[str], str | None]:
     """Validate; return the years to trace and the normalised site."""
-    if kpi not in KPIS:
-        raise UsageError(f"unknown KPI {kpi!r}; KPIs: {', '.join(KPIS)}")
+    if kpi not in kpi_registry.load():
+        raise UsageError(f"unknown KPI {kpi!r}; KPIs: {', '.join(kpi_registry.names())}")
     years = [y for (y,) in con.execute("SELECT DISTINCT financial_year FROM main.kpi_annual ORDER BY 1").fetchall()]
     if month is not None:
         month_year = financial_year.of(month)
@@ -107,10 +108,15 @@ def check_arguments(con, kpi: str, year: str | None, site: str | None, month: da
         if site not in SITES:
             raise UsageError(f"unknown site {site!r}; sites: {', '.join(SITES)}")
     if site is not None or month is not None:
-        not_monthly = [k for k in [kpi, *components(kpi)] if not CATALOGUE[k].monthly]
-        if kpi in RATIO_KPIS or not_monthly:
+        not_monthly = [k for k in [kpi, *components(kpi)] if not kpi_registry.load()[k].monthly]
+        if kpi in kpi_registry.ratios() or not_monthly:
             raise UsageError(f"{kpi} is published per year only (not by site or month): drop --site/--month")
     return ([year] if year else years), site
+
+
+def _own_role(kpi: str) -> str | None:
+    k = kpi_registry.load().get(kpi)
+    return k.own_role if k else None
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -184,7 +190,7 @@ def _touched_files(con, kpi: str) -> dict[str | None, set[str]]:
             SELECT financial_year, unnest(evidence) AS e FROM all_units
         )
         SELECT DISTINCT financial_year, e.file_sha256 FROM cited WHERE e.role = $role
-        """, {"k": kpi, "role": OWN_ROLE[kpi]}).fetchall()
+        """, {"k": kpi, "role": kpi_registry.load()[kpi].own_role}).fetchall()
     touched: dict[str | None, set[str]] = {}
     for y, sha in rows:
         touched.setdefault(y, set()).add(sha)
@@ -206,7 +212,7 @@ def _key_date(decided_by: dict) -> str | None:
 
 def excluded_units(con, kpi: str, year: str, site: str | None = None, month: date | None = None) -> list[Unit]:
     where, params = _filters(site, month)
-    own = OWN_ROLE[kpi]
+    own = kpi_registry.load()[kpi].own_role
     touched = _touched_files(con, kpi)
     dated = set().union(*(shas for y, shas in touched.items() if y is not None))
     out: list[Unit] = []
@@ -231,7 +237,7 @@ def excluded_units(con, kpi: str, year: str, site: str | None = None, month: dat
     # 2. Units of other years delivered in files that fed this year (not for person KPIs: a person
     #    counted in several years is one person per year).
     year_files = touched.get(year, set())
-    if not CATALOGUE[kpi].person and year_files:
+    if not kpi_registry.load()[kpi].person and year_files:
         others = con.execute(
             """
             WITH other_years AS (
@@ -284,7 +290,7 @@ def _cell(value) -> str:
 
 def _evidence_columns(unit: Unit) -> dict[str, str]:
     """`evidence` holds the unit's own rows; supporting rows go to `<role>_evidence`."""
-    own = OWN_ROLE.get(unit.kpi)
+    own = _own_role(unit.kpi)
     cols: dict[str, list[str]] = {"evidence": []}
     for e in unit.evidence:
         name = "evidence" if e.role in (own, "row", "file") else f"{e.role}_evidence"
@@ -298,7 +304,7 @@ def rows_for_csv(traces: list[Trace]) -> tuple[list[str], list[dict]]:
     if any(t.excluded for t in traces):
         head = ["financial_year", "kpi", "rule", "unit_kind", "unit_key", "unit_year", "detail"]
     rows, extra, ev_cols = [], [], ["evidence_rows", "evidence"]
-    monthly = any(t.kpi in CATALOGUE and CATALOGUE[t.kpi].monthly for t in traces) and not any(t.excluded for t in traces)
+    monthly = any(t.kpi in kpi_registry.load() and kpi_registry.load()[t.kpi].monthly for t in traces) and not any(t.excluded for t in traces)
     if monthly:
         head += ["month", "site_code"]
     for t in traces:
@@ -352,7 +358,7 @@ def _published(t: Trace) -> str:
 
 def ratio_header(kpi: str, traces: list[Trace]) -> list[str]:
     lines = []
-    num, den = RATIO_KPIS[kpi]
+    num, den = kpi_registry.ratios()[kpi]
     for y in dict.fromkeys(t.financial_year for t in traces):
         n = next(t for t in traces if t.financial_year == y and t.kpi == num)
         d = next(t for t in traces if t.financial_year == y and t.kpi == den)
@@ -365,7 +371,7 @@ def ratio_header(kpi: str, traces: list[Trace]) -> list[str]:
 def render_table(kpi: str, traces: list[Trace]) -> str:
     """Unit lines start in column 1 (one per unit: as many as the KPI); evidence lines are indented;
     comment lines start with '#'."""
-    lines = ratio_header(kpi, traces) if kpi in RATIO_KPIS else []
+    lines = ratio_header(kpi, traces) if kpi in kpi_registry.ratios() else []
     for t in traces:
         if t.excluded:
             lines.append(f"# {_scope(t)}: {len(t.units):,} excluded (considered, not counted), one per line, "
@@ -385,7 +391,7 @@ def render_table(kpi: str, traces: list[Trace]) -> str:
             for e in u.evidence:
                 tag = {True: " winning", False: ""}.get(e.is_winning, "")
                 where = e.file_path if e.line_number is None else f"{e.file_path}:{e.line_number}"
-                label = "" if e.role == OWN_ROLE.get(u.kpi) or e.role in ("row", "file") else f"{e.role} "
+                label = "" if e.role == _own_role(u.kpi) or e.role in ("row", "file") else f"{e.role} "
                 lines.append(f"    {label}{where}  sha256={e.file_sha256}{tag}")
     return "\n".join(lines) + "\n"
 

@@ -61,14 +61,3 @@ PAIRING_MIN_DAYS = 42  # a follow-up pairs with the baseline when completed at l
 SWEMWBS_MEANINGFUL_CHANGE = 3  # metric points: improved / worsened
 
 DEFAULT_STAFF_DOMAINS = ("merseycare.nhs.uk",)
-
-KPIS = (
-    "visits", "visiting_members",
-    "pathway_contacts", "social_prescriptions", "prescriptions_per_contact",
-    "zoom_sessions", "zoom_members", "zoom_attendances", "sessions_per_member",
-    "wellbeing_calls", "wellbeing_successful_contacts", "wellbeing_people_reached",
-)
-RATIO_KPIS = {
-    "prescriptions_per_contact": ("social_prescriptions", "pathway_contacts"),
-    "sessions_per_member": ("zoom_attendances", "zoom_members"),
-}

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from pipelines.lib.contracts import KPIS, RATIO_KPIS
+from pipelines.lib import kpi_registry
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 
@@ -15,7 +15,7 @@ Row = tuple[str, str, float | None]  # (financial_year, kpi, value)
 
 def ordered(rows) -> list[Row]:
     """By year, then in the KPIs' display order (unknown names last, by name)."""
-    order = {k: i for i, k in enumerate(KPIS)}
+    order = kpi_registry.order()
     return sorted(rows, key=lambda r: (r[0], order.get(r[1], len(order)), r[1]))
 
 
@@ -24,7 +24,7 @@ def format_value(kpi: str, value: float | str | None) -> str:
     if value is None or value == "":
         return ""
     value = float(value)
-    return repr(value) if kpi in RATIO_KPIS else str(int(value))
+    return repr(value) if kpi in kpi_registry.ratios() else str(int(value))
 
 
 def read_kpis(home: Home, year: str | None = None) -> list[Row]:
@@ -54,13 +54,13 @@ def render_kpis(rows: list[Row], fmt: str) -> str:
         return json.dumps([{"financial_year": y, "kpi": k, "value": v} for y, k, v in rows], indent=2) + "\n"
     years = sorted({r[0] for r in rows})
     table = {(y, k): v for y, k, v in rows}
-    kpis = [k for k in KPIS if any((y, k) in table for y in years)]
+    kpis = [k for k in kpi_registry.names() if any((y, k) in table for y in years)]
     width = max([len(k) for k in kpis] + [3])
     lines = ["kpi".ljust(width) + "".join(f"{y:>14}" for y in years)]
     for k in kpis:
         cells = []
         for y in years:
             v = table.get((y, k))
-            cells.append("-" if v is None else (f"{v:,.3f}" if k in RATIO_KPIS else f"{int(v):,}"))
+            cells.append("-" if v is None else (f"{v:,.3f}" if k in kpi_registry.ratios() else f"{int(v):,}"))
         lines.append(k.ljust(width) + "".join(f"{c:>14}" for c in cells))
     return "\n".join(lines) + "\n"

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pipelines.lib import kpi_registry
 from pipelines.quality.config import QualityConfig
-
-ADDITIVE_KPIS = ("visits", "pathway_contacts", "social_prescriptions", "zoom_sessions", "zoom_attendances",
-                 "wellbeing_calls", "wellbeing_successful_contacts")
 
 
 def _year_before(d: date) -> date:
@@ -34,7 +32,7 @@ def movement(con, cfg: QualityConfig) -> dict:
     if not any(prev_start <= r[1] <= prev_end for r in rows):
         return {"comparable": False, "year": latest, "reason": f"no data for {prev_label}", "kpis": [], "moved": []}
     kpis = []
-    for kpi in ADDITIVE_KPIS:
+    for kpi in kpi_registry.additive():
         cur = sum(int(v) for fy, m, k, v in rows if k == kpi and start <= m <= end)
         prev = sum(int(v) for fy, m, k, v in rows if k == kpi and prev_start <= m <= prev_end)
         change = None if prev == 0 else (cur - prev) / prev * 100

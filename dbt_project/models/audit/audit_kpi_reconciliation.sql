@@ -40,9 +40,9 @@ annual_counts as (
 -- Ratios: numerator and denominator as traced (same arithmetic as kpi_annual).
 ratio_parts as (
 
-    select 'prescriptions_per_contact' as kpi, 'social_prescriptions' as numerator, 'pathway_contacts' as denominator
-    union all
-    select 'sessions_per_member', 'zoom_attendances', 'zoom_members'
+    select kpi, numerator, denominator
+    from {{ ref('kpi_registry') }}
+    where kind = 'ratio'
 
 ),
 
@@ -150,6 +150,6 @@ select
     -- a published count of 0 with no units, and a NULL ratio over a zero
     -- denominator, both match
     coalesce(published_value = traced_value, published_value is null and traced_value is null
-        and kpi in ('prescriptions_per_contact', 'sessions_per_member')) as matches
+        and kpi in (select kpi from ratio_parts)) as matches
 from unioned
 order by scope, financial_year, kpi, month, site_code
