@@ -1,9 +1,11 @@
 """Plain functions from mart DataFrames to Plotly figures, testable without a browser.
 
-Each chart has a ``*_data`` function that returns the disclosure-controlled
-numbers the chart draws (the page prints them as the chart's data table) and a
-``*_figure`` function that draws them. Raw counts never leave ``*_data``
-except through dashboards.disclosure. Titles state the finding, in words.
+Each chart has a ``*_data`` function that returns the numbers the chart draws (the
+page prints them as the chart's data table) and a ``*_figure`` function that draws
+them. Every function here takes the marts as dashboards.disclosure.control_frames
+returns them: counts already controlled, with their text beside them (``<column>_shown``);
+totals are sums of the controlled cells and ratios come from them, so nothing here
+knows whether control is on. Titles state the finding, in words.
 """
 
 from __future__ import annotations
@@ -45,30 +47,31 @@ def _fmt_ratio(r: float | None, pct: bool = False) -> str:
 
 # --- annual KPIs --------------------------------------------------------------
 
-def kpi_table(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def kpi_table(kpi_annual: pd.DataFrame, year: str) -> pd.DataFrame:
     """The year's KPIs as published: kpi, label, value (controlled; NaN when not shown), shown (text).
 
-    Counts go through suppress_count; ratios are recomputed from the controlled
-    counts (the mart's unrounded ratio is never shown).
+    Ratios are recomputed from the controlled counts (the mart's unrounded ratio is never shown).
     """
-    raw = dict(zip(*(_year_rows(kpi_annual, year)[c] for c in ("kpi", "value"))))
+    rows_ = _year_rows(kpi_annual, year)
+    values = dict(zip(rows_["kpi"], rows_["value"]))
+    texts = dict(zip(rows_["kpi"], rows_["value" + dc.SHOWN]))
     known, ratio_parts = list(kpi_registry.names()), ratios()
-    kpis = known + sorted(k for k in raw if k not in known)
+    kpis = known + sorted(k for k in values if k not in known)
     rows = []
     for k in kpis:
         if k in ratio_parts:
             num, den = ratio_parts[k]
-            value = dc.safe_ratio(raw.get(num), raw.get(den), disclosure)
+            value = dc.ratio(values.get(num), values.get(den))
             shown = _fmt_ratio(value)
         else:
-            value = dc.suppress_count(raw.get(k), disclosure)
-            shown = dc.display_count(raw.get(k), disclosure)
+            value = None if dc.is_missing(values.get(k)) else values[k]
+            shown = texts.get(k, dc.NOT_SHOWN_TEXT)
         rows.append(dict(financial_year=year, kpi=k, label=kpi_label(k),
                          value=float("nan") if value is None else value, shown=shown))
     return pd.DataFrame(rows)
 
 
-def year_on_year_data(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def year_on_year_data(kpi_annual: pd.DataFrame, year: str) -> pd.DataFrame:
     """Headline counts this year against last year, from the controlled counts.
 
     Columns: kpi, label, previous_year, previous / current (shown texts),
@@ -77,8 +80,8 @@ def year_on_year_data(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc
     previous 0) and change_shown ("+53%", "up from 0", "n/a").
     """
     prev = previous_year(year)
-    cur_t = kpi_table(kpi_annual, year, disclosure).set_index("kpi")
-    prev_t = kpi_table(kpi_annual, prev, disclosure).set_index("kpi")
+    cur_t = kpi_table(kpi_annual, year).set_index("kpi")
+    prev_t = kpi_table(kpi_annual, prev).set_index("kpi")
     rows = []
     for k in headline_counts():
         c, p = cur_t.at[k, "value"], prev_t.at[k, "value"]
@@ -106,12 +109,12 @@ def change_sentence(label: str, previous: str, current: str, prev_year: str, yea
     return f"{label} {verb} from {previous} in {prev_year} to {current} in {year}"
 
 
-def year_on_year_figure(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
+def year_on_year_figure(kpi_annual: pd.DataFrame, year: str) -> go.Figure:
     """Percentage change on last year for each headline count (bars left = fell, right = rose).
 
     A count that was 0 last year has no percentage change: it is listed under
     the chart instead of drawn."""
-    d = year_on_year_data(kpi_annual, year, disclosure)
+    d = year_on_year_data(kpi_annual, year)
     v = d.set_index("kpi").loc["visits"]
     change = None if pd.isna(v.change) else v.change
     if change is None and v.change_shown == "up from 0":
@@ -142,8 +145,7 @@ def year_on_year_figure(kpi_annual: pd.DataFrame, year: str, disclosure: bool = 
 
 # --- monthly by site ----------------------------------------------------------
 
-def monthly_data(monthly: pd.DataFrame, year: str, kpis: Sequence[str],
-                 disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def monthly_data(monthly: pd.DataFrame, year: str, kpis: Sequence[str]) -> pd.DataFrame:
     """Controlled monthly counts, one row per month and series (site_code, kpi).
 
     A series with no row for a month inside the span of months the year has
@@ -158,17 +160,18 @@ def monthly_data(monthly: pd.DataFrame, year: str, kpis: Sequence[str],
     m = m[m["kpi"].isin(kpis)].assign(month=lambda x: pd.to_datetime(x["month"]))
     if m.empty:
         return pd.DataFrame(columns=cols)
-    m = m.groupby(["month", "site_code", "kpi"], as_index=False)["value"].sum()
     order = {s: i for i, s in enumerate(SITES)}
     series = sorted(set(zip(m["site_code"], m["kpi"])),
                     key=lambda sk: (list(kpis).index(sk[1]), order.get(sk[0], len(order)), sk[0]))
     grid = pd.MultiIndex.from_tuples([(mo, s, k) for mo in months for s, k in series],
                                      names=["month", "site_code", "kpi"])
-    m = m.set_index(["month", "site_code", "kpi"]).reindex(grid, fill_value=0).reset_index()
+    m = m.set_index(["month", "site_code", "kpi"])[["value", "value" + dc.SHOWN]].reindex(grid).reset_index()
+    absent = m["value" + dc.SHOWN].isna()  # no row: a true 0
+    m.loc[absent, "value"], m.loc[absent, "value" + dc.SHOWN] = 0, "0"
     several = len(set(kpis)) > 1
     m["series"] = [_series_name(s, k) if several else site_label(s) for s, k in zip(m["site_code"], m["kpi"])]
-    m["shown"] = [dc.display_count(v, disclosure) for v in m["value"]]
-    m = dc.apply_to_frame(m, "value", disclosure)
+    m["shown"] = m["value" + dc.SHOWN]
+    m["value"] = m["value"].astype("Int64")
     return m[cols]
 
 
@@ -178,13 +181,12 @@ def _series_name(site: str, kpi: str) -> str:
     return what if what.lower().startswith(site.lower()) else f"{site} {what.lower()}"
 
 
-def monthly_figure(monthly: pd.DataFrame, year: str, kpis: Sequence[str], subject: str,
-                   disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
+def monthly_figure(monthly: pd.DataFrame, year: str, kpis: Sequence[str], subject: str) -> go.Figure:
     """One line per site (Zoom and phone are sites too); suppressed months are gaps.
 
     When the chart shows visits, months with no site visits are shaded and the
     months sites opened, closed or reopened are marked (from site_periods)."""
-    d = monthly_data(monthly, year, kpis, disclosure)
+    d = monthly_data(monthly, year, kpis)
     fig = go.Figure()
     for i, (name, g) in enumerate(d.groupby("series", sort=False)):
         fig.add_trace(go.Scatter(
@@ -236,7 +238,7 @@ def site_periods(monthly: pd.DataFrame | None) -> pd.DataFrame:
     months = pd.to_datetime(monthly["month"])
     span = pd.date_range(months.min(), months.max(), freq="MS")
     v = monthly.assign(month=months)
-    v = v[(v["kpi"] == "visits") & (v["value"] > 0)]
+    v = v[(v["kpi"] == "visits") & _visited(v["value"])]
     order = {s: i for i, s in enumerate(SITES)}
     rows = []
     for site in sorted(set(v["site_code"]), key=lambda s: (order.get(s, len(order)), s)):
@@ -254,7 +256,12 @@ def site_periods(monthly: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def sites_open_data(monthly: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def _visited(values: pd.Series) -> pd.Series:
+    """Months with any visit: a controlled count above 0, or suppressed (1..7, shown "<8", never 0)."""
+    return (values.isna() | values.fillna(0).gt(0)).astype(bool)
+
+
+def sites_open_data(monthly: pd.DataFrame | None, year: str) -> pd.DataFrame:
     """Each site with visits in the year: since when it was open, months open in the year, visits (controlled).
 
     Columns: site_code, site, open_since (first month of the run of open months
@@ -263,26 +270,25 @@ def sites_open_data(monthly: pd.DataFrame | None, year: str, disclosure: bool = 
     (True if the site had no visits in some month of the year after opening),
     value, shown."""
     cols = ["site_code", "site", "open_since", "open_since_shown", "months_open", "closed_in_year", "value", "shown"]
-    true = monthly_data(monthly, year, ["visits"], disclosure=False)  # open or not: any visit at all
-    shown = monthly_data(monthly, year, ["visits"], disclosure)
+    shown = monthly_data(monthly, year, ["visits"])
     periods = site_periods(monthly)
-    if true.empty or periods.empty:
+    if shown.empty or periods.empty:
         return pd.DataFrame(columns=cols)
     rows = []
-    for site, g in true.groupby("site_code", sort=False):
-        open_months = g.loc[g["value"] > 0, "month"]
+    for site, g in shown.groupby("site_code", sort=False):
+        open_months = g.loc[_visited(g["value"]), "month"]
         if open_months.empty:
             continue
         last = open_months.max()
         p = periods[(periods["site_code"] == site) & (periods["opened"] <= last)].iloc[-1]
         after_open = g[g["month"] >= open_months.min()]
-        cells = shown.loc[shown["site_code"] == site, "value"]
-        v = dc.total(cells, disclosure=False)  # sum of the shown cells
+        cells = g["value"]
+        v = dc.shown_total(cells)
         hidden = int(cells.isna().sum())  # months shown as "<8", which add 0 to the total
         text = f"{v:,}" + (f" + {hidden} month{'s' if hidden > 1 else ''} {dc.SUPPRESSED_TEXT}" if hidden else "")
         rows.append(dict(site_code=site, site=site_label(site), open_since=p.opened,
                          open_since_shown=f"{p.opened:%B %Y}", months_open=len(open_months),
-                         closed_in_year=bool((after_open["value"] == 0).any()), value=v, shown=text))
+                         closed_in_year=bool((~_visited(after_open["value"])).any()), value=v, shown=text))
     out = pd.DataFrame(rows, columns=cols)
     out["value"] = out["value"].astype("Int64")
     return out
@@ -360,16 +366,16 @@ def _runs(months: list) -> list[list]:
 
 # --- monthly by source --------------------------------------------------------
 
-def sources_monthly_data(monthly: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def sources_monthly_data(monthly: pd.DataFrame, year: str) -> pd.DataFrame:
     """One series per source (kiosk visits, pathway contacts, Zoom attendances, wellbeing calls) per month.
 
     Each month's value is the total of that source's controlled site cells
-    (dashboards.disclosure.total), so it can be reproduced from the by-site
+    (dashboards.disclosure.shown_total), so it can be reproduced from the by-site
     tables. Every source is listed for every month: one with nothing counted is 0.
     Columns: month, kpi, series, value (Int64), shown.
     """
     cols = ["month", "kpi", "series", "value", "shown"]
-    d = monthly_data(monthly, year, list(sources()), disclosure)
+    d = monthly_data(monthly, year, list(sources()))
     if d.empty:
         return pd.DataFrame(columns=cols)
     months = sorted(set(d["month"]))
@@ -384,9 +390,9 @@ def sources_monthly_data(monthly: pd.DataFrame, year: str, disclosure: bool = dc
     return out
 
 
-def sources_monthly_figure(monthly: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
+def sources_monthly_figure(monthly: pd.DataFrame, year: str) -> go.Figure:
     """One line per source; months with no site visits shaded, site openings marked."""
-    d = sources_monthly_data(monthly, year, disclosure)
+    d = sources_monthly_data(monthly, year)
     colours = [OKABE_ITO["blue"], OKABE_ITO["bluish_green"], OKABE_ITO["vermillion"], OKABE_ITO["black"]]
     symbols = ["circle", "square", "diamond", "triangle-up"]
     fig = go.Figure()
@@ -413,7 +419,7 @@ def sources_monthly_figure(monthly: pd.DataFrame, year: str, disclosure: bool = 
 
 # --- optional marts -----------------------------------------------------------
 
-def category_data(category: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def category_data(category: pd.DataFrame | None, year: str) -> pd.DataFrame:
     """Controlled social prescriptions by category, largest first.
 
     Reads the mart's `social_prescriptions` column (or a generic `value`), and
@@ -427,25 +433,22 @@ def category_data(category: pd.DataFrame | None, year: str, disclosure: bool = d
         return pd.DataFrame(columns=cols)
     col = "social_prescriptions" if "social_prescriptions" in c else "value"
     has_accepted = "accepted_or_completed" in c
-    agg = {col: "sum", **({"accepted_or_completed": "sum"} if has_accepted else {})}
-    c = c.groupby("category", as_index=False).agg(agg).rename(columns={col: "value"})
+    c = c.rename(columns={col: "value", col + dc.SHOWN: "shown"})
     c["label"] = c["category"].str.replace("_", " ").str.capitalize()
-    c["shown"] = [dc.display_count(v, disclosure) for v in c["value"]]
     if has_accepted:
-        c["accepted_shown"] = [dc.display_count(v, disclosure) for v in c["accepted_or_completed"]]
-        c["accepted"] = dc.apply_to_frame(c, "accepted_or_completed", disclosure)["accepted_or_completed"]
+        c["accepted_shown"] = c["accepted_or_completed" + dc.SHOWN]
+        c["accepted"] = c["accepted_or_completed"]
     else:
         c["accepted_shown"], c["accepted"] = dc.NOT_SHOWN_TEXT, pd.array([pd.NA] * len(c), dtype="Int64")
-    c = dc.apply_to_frame(c, "value", disclosure)
     tot = int(c["value"].fillna(0).sum())  # total of the shown cells
     c["share"] = [None if pd.isna(v) or tot == 0 else v / tot for v in c["value"]]
     c["share_shown"] = [_fmt_ratio(r, pct=True) for r in c["share"]]
     return c.sort_values(["value", "label"], ascending=[False, True], na_position="last")[cols].reset_index(drop=True)
 
 
-def category_figure(category: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
+def category_figure(category: pd.DataFrame | None, year: str) -> go.Figure:
     """Horizontal bars, largest category at the top; accepted or completed beside them when known."""
-    d = category_data(category, year, disclosure)
+    d = category_data(category, year)
     tot = int(d["value"].fillna(0).sum())
     if d.empty or tot == 0:
         title = f"No social prescriptions by category in {year}"
@@ -476,7 +479,7 @@ def category_figure(category: pd.DataFrame | None, year: str, disclosure: bool =
     return fig
 
 
-def funnel_data(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def funnel_data(funnel: pd.DataFrame | None, year: str) -> pd.DataFrame:
     """Controlled pathway funnel, stages by `stage_order` (else the mart's row order).
 
     Columns: stage, label, value, shown, rate_shown: each stage against the one
@@ -487,13 +490,12 @@ def funnel_data(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DI
         return pd.DataFrame(columns=["stage", "label", "value", "shown", "rate_shown"])
     if "stage_order" in f:
         f = f.sort_values("stage_order", kind="stable")
-    f = f.groupby("stage", as_index=False, sort=False)["value"].sum()
+    f = f.reset_index(drop=True)
     f["label"] = [FUNNEL_STAGES.get(s, (s.replace("_", " ").capitalize(),))[0] for s in f["stage"]]
-    f["shown"] = [dc.display_count(v, disclosure) for v in f["value"]]
-    f = dc.apply_to_frame(f, "value", disclosure)
+    f["shown"] = f["value" + dc.SHOWN]
     rates = [""]
     for (prev, cur) in zip(f.itertuples(), list(f.itertuples())[1:]):
-        r = dc.safe_ratio(cur.value, prev.value, disclosure=False)  # both already controlled
+        r = dc.ratio(cur.value, prev.value)
         fmt = FUNNEL_RATES.get((prev.stage, cur.stage), "{:.0%} of " + prev.label.lower())
         rates.append(dc.NOT_SHOWN_TEXT if r is None else fmt.format(r))
     f["rate_shown"] = rates
@@ -508,22 +510,21 @@ FUNNEL_RATES = {
 }
 
 
-def funnel_figure(funnel: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> go.Figure:
+def funnel_figure(funnel: pd.DataFrame | None, year: str) -> go.Figure:
     """Pathway funnel from booking to accepted or completed prescriptions.
 
     The stages mix units (contacts, then prescriptions, of which a contact can
     have several), so the title gives a rate within each unit."""
-    d = funnel_data(funnel, year, disclosure)
+    d = funnel_data(funnel, year)
     title = f"Pathway funnel, {year}"
     by = d.set_index("stage")
     parts = []
     if {"contacts_recorded", "contacts_attended"} <= set(by.index):
-        r = dc.safe_ratio(by.at["contacts_attended", "value"], by.at["contacts_recorded", "value"], disclosure=False)
+        r = dc.ratio(by.at["contacts_attended", "value"], by.at["contacts_recorded", "value"])
         if r is not None:
             parts.append(f"{r:.0%} of booked contacts attended")
     if {"prescriptions_made", "prescriptions_accepted_or_completed"} <= set(by.index):
-        r = dc.safe_ratio(by.at["prescriptions_accepted_or_completed", "value"], by.at["prescriptions_made", "value"],
-                          disclosure=False)
+        r = dc.ratio(by.at["prescriptions_accepted_or_completed", "value"], by.at["prescriptions_made", "value"])
         if r is not None:
             parts.append(f"{r:.0%} of prescriptions accepted or completed")
     if parts:

@@ -1,11 +1,12 @@
 """The year pages' outcome sections: "Who we reach" (members by IMD decile) and "Do people
 feel better" (paired wellbeing change), from the outcome marts.
 
-As in dashboards.figures, each chart has a ``*_data`` function returning the
-disclosure-controlled numbers it draws (printed as its data table) and a ``*_figure``
-function; every share is computed from controlled counts, and a mean is shown only when the
-count of members behind it is shown (not suppressed). When an input has not arrived the
-section says so in words instead of drawing an empty chart (contract, "The landing zone").
+As in dashboards.figures, each chart has a ``*_data`` function returning the numbers it draws
+(printed as its data table) and a ``*_figure`` function, from the marts as
+dashboards.disclosure.control_frames returns them: every share is computed from the controlled
+counts, and a mean is there only when the count of members behind it is shown (control blanks
+it otherwise). When an input has not arrived the section says so in words instead of drawing an
+empty chart (contract, "The landing zone").
 """
 from __future__ import annotations
 
@@ -80,8 +81,7 @@ def inputs_state(inputs: pd.DataFrame | None) -> dict:
 
 # --- who we reach -------------------------------------------------------------------------------
 
-def reach_data(by_decile: pd.DataFrame | None, year: str, site: str = "ALL",
-               disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def reach_data(by_decile: pd.DataFrame | None, year: str, site: str = "ALL") -> pd.DataFrame:
     """Members reached by IMD decile (1..10, unknown) for one year and site: members (controlled),
     shown, share (of the known-decile cells shown; None for unknown) and share_shown."""
     cols = ["imd_decile", "members", "shown", "share", "share_shown"]
@@ -90,10 +90,10 @@ def reach_data(by_decile: pd.DataFrame | None, year: str, site: str = "ALL",
         return pd.DataFrame(columns=cols)
     d = d[d["site_code"] == site]
     counts = dict(zip(d["imd_decile"], d["members"]))
-    rows = [{"imd_decile": k, "raw": counts.get(k, 0)} for k in DECILES + ["unknown"]]
-    out = pd.DataFrame(rows)
-    out["shown"] = [dc.display_count(v, disclosure) for v in out["raw"]]
-    out["members"] = pd.array([dc.suppress_count(v, disclosure) for v in out["raw"]], dtype="Int64")
+    texts = dict(zip(d["imd_decile"], d["members" + dc.SHOWN]))
+    keys = DECILES + ["unknown"]
+    out = pd.DataFrame({"imd_decile": keys, "shown": [texts.get(k, "0") for k in keys]})  # no row: 0
+    out["members"] = pd.array([counts.get(k, 0) for k in keys], dtype="Int64")
     known = int(out.loc[out["imd_decile"] != "unknown", "members"].fillna(0).sum())
     out["share"] = [None if k == "unknown" or pd.isna(v) or known == 0 else v / known
                     for k, v in zip(out["imd_decile"], out["members"])]
@@ -101,8 +101,7 @@ def reach_data(by_decile: pd.DataFrame | None, year: str, site: str = "ALL",
     return out[cols]
 
 
-def reach_summary(summary: pd.DataFrame | None, year: str, site: str = "ALL",
-                  disclosure: bool = dc.DISCLOSURE_DEFAULT) -> dict | None:
+def reach_summary(summary: pd.DataFrame | None, year: str, site: str = "ALL") -> dict | None:
     """Headline numbers of one year and site (controlled), or None when nobody was reached."""
     s = _year(summary, year)
     s = s[s["site_code"] == site] if not s.empty else s
@@ -110,19 +109,18 @@ def reach_summary(summary: pd.DataFrame | None, year: str, site: str = "ALL",
         return None
     r = s.iloc[0]
     return {
-        "members_reached": dc.display_count(r.members_reached, disclosure),
-        "known": dc.display_count(r.members_known_decile, disclosure),
-        "unknown": dc.display_count(r.members_unknown_decile, disclosure),
-        "share_1_3": dc.safe_ratio(r.members_decile_1_3, r.members_known_decile, disclosure),
-        "share_1": dc.safe_ratio(r.members_decile_1, r.members_known_decile, disclosure),
+        "members_reached": r.members_reached_shown,
+        "known": r.members_known_decile_shown,
+        "unknown": r.members_unknown_decile_shown,
+        "share_1_3": dc.ratio(r.members_decile_1_3, r.members_known_decile),
+        "share_1": dc.ratio(r.members_decile_1, r.members_known_decile),
     }
 
 
-def reach_figure(by_decile: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT,
-                 share_1_3: float | None = None) -> go.Figure:
+def reach_figure(by_decile: pd.DataFrame | None, year: str, share_1_3: float | None = None) -> go.Figure:
     from .figures import LAYOUT
 
-    d = reach_data(by_decile, year, "ALL", disclosure)
+    d = reach_data(by_decile, year, "ALL")
     k = d[d["imd_decile"] != "unknown"]
     if share_1_3 is None:
         title = f"Members reached in {year} by deprivation of where they live"
@@ -144,7 +142,7 @@ def reach_figure(by_decile: pd.DataFrame | None, year: str, disclosure: bool = d
     return fig
 
 
-def reach_section(year: str, marts: Mapping, disclosure: bool, chart, table, fn) -> str:
+def reach_section(year: str, marts: Mapping, chart, table, fn) -> str:
     """'Who we reach': the bar chart against England's 10%, the decile 1-3 headline, tables by
     decile and by site; or why there is nothing to show yet."""
     state = inputs_state(marts.get("outcome_inputs"))
@@ -155,7 +153,7 @@ def reach_section(year: str, marts: Mapping, disclosure: bool, chart, table, fn)
     if not state["postcode_lookup"] or not state["imd_lookup"]:
         missing.append("the deprivation lookups (landing folder reference/: the ONS postcode-to-LSOA extract and "
                        "the English Indices of Deprivation 2019)")
-    s = reach_summary(marts.get("reach_summary"), year, "ALL", disclosure)
+    s = reach_summary(marts.get("reach_summary"), year, "ALL")
     if missing:
         out.append(f'<p class="note" id="reach-no-data"><strong>No data yet:</strong> {_e(" and ".join(missing))} '
                    f'{"has" if len(missing) == 1 else "have"} not arrived, so members reached cannot be placed by '
@@ -173,8 +171,8 @@ def reach_section(year: str, marts: Mapping, disclosure: bool, chart, table, fn)
                f"10%; 30% and 10% if the service reached every area equally). {_e(s['members_reached'])} members "
                f"reached{fn('members_reached')}, {_e(s['unknown'])} of them with an unknown decile"
                f"{fn('imd_decile')}.</p>")
-    d = reach_data(marts.get("reach_by_decile"), year, "ALL", disclosure)
-    fig = reach_figure(marts.get("reach_by_decile"), year, disclosure, share)
+    d = reach_data(marts.get("reach_by_decile"), year, "ALL")
+    fig = reach_figure(marts.get("reach_by_decile"), year, share)
     rows = [[_e(("Decile " + k) if k != "unknown" else "Unknown"), _e(c), _e(p), "10%" if k != "unknown" else ""]
             for k, c, p in zip(d["imd_decile"], d["shown"], d["share_shown"])]
     total = [_e(f"{int(d['members'].fillna(0).sum()):,}"), "", ""]
@@ -184,7 +182,7 @@ def reach_section(year: str, marts: Mapping, disclosure: bool, chart, table, fn)
     site_rows = []
     sm = _year(marts.get("reach_summary"), year)
     for code in [c for c in sm["site_code"] if c != "ALL"] if not sm.empty else []:
-        ss = reach_summary(sm, year, code, disclosure)
+        ss = reach_summary(sm, year, code)
         site_rows.append([_e(SITES.get(code, (code,))[0]), _e(ss["members_reached"]), _e(_pct(ss["share_1_3"])),
                           _e(_pct(ss["share_1"])), _e(ss["unknown"])])
     if site_rows:
@@ -199,46 +197,42 @@ def reach_section(year: str, marts: Mapping, disclosure: bool, chart, table, fn)
 
 # --- do people feel better ---------------------------------------------------------------------
 
-def _mean(v, n_shown: int | None) -> str:
-    return dc.NOT_SHOWN_TEXT if n_shown is None or v is None or pd.isna(v) else f"{v:.1f}"
+def _mean(v) -> str:
+    return dc.NOT_SHOWN_TEXT if dc.is_missing(v) else f"{v:.1f}"
 
 
-def _signed(v, n_shown: int | None) -> str:
-    return dc.NOT_SHOWN_TEXT if n_shown is None or v is None or pd.isna(v) else f"{v:+.1f}"
+def _signed(v) -> str:
+    return dc.NOT_SHOWN_TEXT if dc.is_missing(v) else f"{v:+.1f}"
 
 
-def swemwbs_summary(change: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> dict | None:
+def swemwbs_summary(change: pd.DataFrame | None, year: str) -> dict | None:
     c = _year(change, year)
     c = c[c["measure"] == "swemwbs"] if not c.empty else c
     if c.empty:
         return None
     r = c.iloc[0]
-    n = dc.suppress_count(r.paired_members, disclosure)
-    return {"paired": dc.display_count(r.paired_members, disclosure), "paired_n": n,
-            "baseline": _mean(r.mean_baseline, n), "follow_up": _mean(r.mean_follow_up, n),
-            "change": _signed(r.mean_change, n),
-            "improved": dc.display_count(r.improved, disclosure), "worsened": dc.display_count(r.worsened, disclosure),
-            "share_improved": dc.safe_ratio(r.improved, r.paired_members, disclosure),
-            "share_worsened": dc.safe_ratio(r.worsened, r.paired_members, disclosure)}
+    return {"paired": r.paired_members_shown, "paired_n": None if dc.is_missing(r.paired_members) else r.paired_members,
+            "baseline": _mean(r.mean_baseline), "follow_up": _mean(r.mean_follow_up), "change": _signed(r.mean_change),
+            "improved": r.improved_shown, "worsened": r.worsened_shown,
+            "share_improved": dc.ratio(r.improved, r.paired_members),
+            "share_worsened": dc.ratio(r.worsened, r.paired_members)}
 
 
-def change_distribution_data(dist: pd.DataFrame | None, year: str,
-                             disclosure: bool = dc.DISCLOSURE_DEFAULT) -> pd.DataFrame:
+def change_distribution_data(dist: pd.DataFrame | None, year: str) -> pd.DataFrame:
     cols = ["band_order", "band", "members", "shown"]
     d = _year(dist, year)
     if d.empty:
         return pd.DataFrame(columns=cols)
     d = d.sort_values("band_order").copy()
-    d["shown"] = [dc.display_count(v, disclosure) for v in d["paired_members"]]
-    d["members"] = pd.array([dc.suppress_count(v, disclosure) for v in d["paired_members"]], dtype="Int64")
+    d["shown"] = d["paired_members" + dc.SHOWN]
+    d["members"] = d["paired_members"]
     return d[cols].reset_index(drop=True)
 
 
-def change_distribution_figure(dist: pd.DataFrame | None, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT,
-                               share_improved: float | None = None) -> go.Figure:
+def change_distribution_figure(dist: pd.DataFrame | None, year: str, share_improved: float | None = None) -> go.Figure:
     from .figures import LAYOUT
 
-    d = change_distribution_data(dist, year, disclosure)
+    d = change_distribution_data(dist, year)
     title = (f"{share_improved:.0%} of paired members improved their SWEMWBS score by 3 points or more in {year}"
              if share_improved is not None else f"Change in SWEMWBS score between baseline and follow-up, {year}")
     colours = [OKABE_ITO["vermillion"] if o <= 3 else OKABE_ITO["blue"] if o >= 6 else "#999999"
@@ -253,7 +247,7 @@ def change_distribution_figure(dist: pd.DataFrame | None, year: str, disclosure:
     return fig
 
 
-def wellbeing_section(year: str, marts: Mapping, disclosure: bool, chart, table, fn) -> str:
+def wellbeing_section(year: str, marts: Mapping, chart, table, fn) -> str:
     state = inputs_state(marts.get("outcome_inputs"))
     out = ['<h2 id="wellbeing">Do people feel better</h2>']
     if not state["questionnaires"]:
@@ -261,7 +255,7 @@ def wellbeing_section(year: str, marts: Mapping, disclosure: bool, chart, table,
                    "(SWEMWBS or ONS4, landing folder outcome_measures/) have arrived, so there is no change to "
                    "report.</p>")
         return "".join(out)
-    s = swemwbs_summary(marts.get("wellbeing_change"), year, disclosure)
+    s = swemwbs_summary(marts.get("wellbeing_change"), year)
     if s is None:
         out.append(f'<p class="note" id="wellbeing-no-data">No paired SWEMWBS questionnaires in {year}: no member '
                    f"has a follow-up in {year} at least 42 days after their baseline{fn('paired_members')}.</p>")
@@ -273,8 +267,8 @@ def wellbeing_section(year: str, marts: Mapping, disclosure: bool, chart, table,
             f'({_e(s["improved"])} improved, {_e(s["worsened"])} worsened, {_e(_pct(s["share_worsened"]))}). '
             f'Mean score {_e(s["baseline"])} at baseline and {_e(s["follow_up"])} at follow-up '
             f'(change {_e(s["change"])}).</p>')
-        fig = change_distribution_figure(marts.get("wellbeing_distribution"), year, disclosure, s["share_improved"])
-        d = change_distribution_data(marts.get("wellbeing_distribution"), year, disclosure)
+        fig = change_distribution_figure(marts.get("wellbeing_distribution"), year, s["share_improved"])
+        d = change_distribution_data(marts.get("wellbeing_distribution"), year)
         rows = [[_e(b), _e(c)] for b, c in zip(d["band"], d["shown"])]
         out.append(chart("fig-swemwbs-change", fig, table(
             f"Paired members by change in SWEMWBS score, {year}", ["Change (metric points)", "Paired members"],
@@ -286,12 +280,11 @@ def wellbeing_section(year: str, marts: Mapping, disclosure: bool, chart, table,
     else:
         rows = []
         for r in o.itertuples():
-            n = dc.suppress_count(r.paired_members, disclosure)
             better = "higher" if r.higher_is_better else "lower"
-            verdict = dc.NOT_SHOWN_TEXT if n is None else ("better" if r.mean_improvement > 0 else
-                                                           "worse" if r.mean_improvement < 0 else "no change")
-            rows.append([_e(ONS4_LABELS.get(r.item, r.item)), _e(dc.display_count(r.paired_members, disclosure)),
-                         _e(_mean(r.mean_baseline, n)), _e(_mean(r.mean_follow_up, n)), _e(_signed(r.mean_change, n)),
+            verdict = dc.NOT_SHOWN_TEXT if dc.is_missing(r.paired_members) else (
+                "better" if r.mean_improvement > 0 else "worse" if r.mean_improvement < 0 else "no change")
+            rows.append([_e(ONS4_LABELS.get(r.item, r.item)), _e(r.paired_members_shown),
+                         _e(_mean(r.mean_baseline)), _e(_mean(r.mean_follow_up)), _e(_signed(r.mean_change)),
                          _e(better), _e(verdict)])
         out.append(table(f"ONS4 personal wellbeing of paired members, {year} (0-10)",
                          ["Question", "Paired members", "Mean at baseline", "Mean at follow-up", "Change",

@@ -3,8 +3,10 @@
 A page must open offline, years later, from an email attachment or a shared
 drive: plotly.js is inlined once in <head> (from the installed plotly package)
 and every figure is drawn with include_plotlyjs=False. No CDN, no network.
-Every number on a page comes from dashboards.figures' controlled tables, so
-when disclosure is on (the default) nothing unrounded is printed.
+render_dashboard applies disclosure control once, to the data it is given
+(dashboards.disclosure.control_frames and control_quality); every figure and
+table is drawn from the controlled frames, so when control is on (the default)
+nothing unrounded is printed, and only the page's banner and notes know the switch.
 """
 
 from __future__ import annotations
@@ -62,29 +64,33 @@ dt{font-weight:600} dd{margin:0 0 .4em 1em}
 
 # --- values -------------------------------------------------------------------
 
-def headline_values(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> dict[str, str]:
+def headline_values(kpi_annual: pd.DataFrame, year: str) -> dict[str, str]:
     """The year's KPIs as printed on the page, kpi -> text ("11,020", "<8", "1.76", "n/a"),
-    plus wellbeing_success_rate (successful contacts / calls, from the controlled counts)."""
+    plus wellbeing_success_rate (successful contacts / calls, from the controlled counts).
+    kpi_annual as dashboards.disclosure.control_frames returns it."""
     year = _norm_year(year)
-    t = fg.kpi_table(kpi_annual, year, disclosure)
+    t = fg.kpi_table(kpi_annual, year)
     out = dict(zip(t["kpi"], t["shown"]))
     v = t.set_index("kpi")["value"]
-    rate = dc.safe_ratio(v["wellbeing_successful_contacts"], v["wellbeing_calls"], disclosure=False)  # already controlled
+    rate = dc.ratio(v["wellbeing_successful_contacts"], v["wellbeing_calls"])
     out["wellbeing_success_rate"] = dc.NOT_SHOWN_TEXT if rate is None else f"{rate:.0%}"
     return out
 
 
-def kpi_csv(kpi_annual: pd.DataFrame, year: str, disclosure: bool = dc.DISCLOSURE_DEFAULT) -> str:
-    """The year's KPI table as CSV, exactly as published (value empty where not shown).
+def kpi_csv(kpi_annual: pd.DataFrame, year: str) -> str:
+    """The year's KPI table as CSV, exactly as published (value empty where not shown), from
+    kpi_annual as dashboards.disclosure.control_frames returns it (which says how it was controlled).
     Every cell goes through csv_safe: the download is opened in spreadsheets."""
-    t = fg.kpi_table(kpi_annual, _norm_year(year), disclosure)
+    control = set(kpi_annual.get("disclosure_control", pd.Series(dtype=object)))
+    if len(control) != 1:
+        raise ValueError("kpi_annual is not disclosure-controlled: pass it through dashboards.disclosure.control_frames")
+    t = fg.kpi_table(kpi_annual, _norm_year(year))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["financial_year", "kpi", "label", "value", "shown", "disclosure_control"])
     for r in t.itertuples():
         value = "" if pd.isna(r.value) else (f"{r.value:.4f}" if r.kpi in ratios() else str(int(r.value)))
-        w.writerow([csv_safe(c) for c in (r.financial_year, r.kpi, r.label, value, r.shown,
-                                          "on" if disclosure else "off")])
+        w.writerow([csv_safe(c) for c in (r.financial_year, r.kpi, r.label, value, r.shown, *control)])
     return buf.getvalue()
 
 
@@ -128,6 +134,10 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out_dir)
+    # Disclosure control, once: nothing below sees an uncontrolled count.
+    data = dc.control_frames({"kpi_annual": kpi_annual, "monthly": monthly, "category": category, "funnel": funnel,
+                              **(outcomes or {})}, disclosure)
+    quality = dc.control_quality(quality, disclosure)
     years = sorted(kpi_annual["financial_year"].dropna().unique())
     if year is not None:
         year = _norm_year(year)
@@ -137,23 +147,24 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
     pages = {}
     for y in todo:
         pages[y] = out_dir / f"{year_slug(y)}.html"
-        _write_atomic(pages[y], _year_page(kpi_annual, monthly, y, years, disclosure, category, funnel, quality,
-                                              outcomes or {}))
+        _write_atomic(pages[y], _year_page(data, y, years, disclosure, quality))
     listed = [y for y in years if (out_dir / f"{year_slug(y)}.html").exists()]
     index = out_dir / "index.html"
-    _write_atomic(index, _index_page(kpi_annual, monthly, listed, disclosure, quality))
+    _write_atomic(index, _index_page(data["kpi_annual"], data["monthly"], listed, disclosure, quality))
     return index if year is None else pages[year]
 
 
 # --- pages --------------------------------------------------------------------
 
-def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, quality, outcomes=None) -> str:
-    h = headline_values(kpi_annual, year, disclosure)
+def _year_page(data: Mapping, year: str, years, disclosure: bool, quality) -> str:
+    """One year's page from the controlled frames; `disclosure` only says so (banner, notes)."""
+    kpi_annual, monthly, category, funnel = (data[k] for k in ("kpi_annual", "monthly", "category", "funnel"))
+    h = headline_values(kpi_annual, year)
     prev = previous_year(year)
     has_prev = prev in years
-    hp = headline_values(kpi_annual, prev, disclosure) if has_prev else {}
-    yoy = fg.year_on_year_data(kpi_annual, year, disclosure).set_index("kpi")
-    cd = fg.category_data(category, year, disclosure)
+    hp = headline_values(kpi_annual, prev) if has_prev else {}
+    yoy = fg.year_on_year_data(kpi_annual, year).set_index("kpi")
+    cd = fg.category_data(category, year)
 
     def was(key: str) -> str:
         """' (2020/21: 5,040)' after a figure, when there is a previous year."""
@@ -185,19 +196,19 @@ def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, q
 
     sections = [f'<h2 id="headline">Headline figures, {year}</h2>{_year_status(quality, year, monthly)}'
                 f'<div class="cards">{cards}</div>']
-    kt = fg.kpi_table(kpi_annual, year, disclosure)
-    kpt = fg.kpi_table(kpi_annual, prev, disclosure).set_index("kpi")["shown"] if has_prev else None
+    kt = fg.kpi_table(kpi_annual, year)
+    kpt = fg.kpi_table(kpi_annual, prev).set_index("kpi")["shown"] if has_prev else None
     sections.append(_table(f"All KPIs, {year}", ["KPI"] + ([prev] if has_prev else []) + [year],
                            [[f"{_e(r.label)}{_fn(r.kpi)}"] + ([_e(kpt.get(r.kpi, dc.NOT_SHOWN_TEXT))] if has_prev else [])
                             + [_e(r.shown)] for r in kt.itertuples()], table_id="kpi-table"))
     fname = f"life-rooms-kpis-{year_slug(year)}{'' if disclosure else '-INTERNAL'}.csv"
     sections.append(f'<p><a id="kpi-csv" download="{fname}" href="data:text/csv;charset=utf-8,'
-                    f'{quote(kpi_csv(kpi_annual, year, disclosure))}">Download the {year} KPI table (CSV'
+                    f'{quote(kpi_csv(kpi_annual, year))}">Download the {year} KPI table (CSV'
                     f'{", disclosure-controlled" if disclosure else ", UNROUNDED, internal use only"})</a></p>')
 
     if has_prev:
-        fig = fg.year_on_year_figure(kpi_annual, year, disclosure)
-        d = fg.year_on_year_data(kpi_annual, year, disclosure)
+        fig = fg.year_on_year_figure(kpi_annual, year)
+        d = fg.year_on_year_data(kpi_annual, year)
         rows = [[_e(r.label), _e(r.previous), _e(r.current), _e(r.change_shown)] for r in d.itertuples()]
         for key, pct in (("prescriptions_per_contact", False), ("sessions_per_member", False),
                          ("wellbeing_success_rate", True)):
@@ -206,24 +217,24 @@ def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, q
             "fig-change", fig, _table(_title(fig), ["Measure", prev, year, "Change"], rows)))
 
     sections.append('<h2 id="monthly">Month by month</h2>')
-    d = fg.sources_monthly_data(monthly, year, disclosure)
+    d = fg.sources_monthly_data(monthly, year)
     if d.empty:
         sections.append(f'<p class="note">No monthly figures for {year}.</p>')
     else:
-        fig = fg.sources_monthly_figure(monthly, year, disclosure)
-        sections.append(_chart("fig-sources", fig, _monthly_table(d, _title(fig), disclosure)))
+        fig = fg.sources_monthly_figure(monthly, year)
+        sections.append(_chart("fig-sources", fig, _monthly_table(d, _title(fig)) + _totals_note(disclosure)))
         for fid, kpi, subject in [("fig-visits", "visits", "Visits"),
                                   ("fig-pathways", "pathway_contacts", "Pathway contacts")]:
-            d = fg.monthly_data(monthly, year, [kpi], disclosure)
+            d = fg.monthly_data(monthly, year, [kpi])
             if d.empty:
                 sections.append(f'<p class="note">No {_e(subject.lower())} by site in {year}.</p>')
                 continue
-            fig = fg.monthly_figure(monthly, year, [kpi], subject, disclosure)
-            extra = _sites_table(monthly, year, disclosure) if kpi == "visits" else ""
-            sections.append(_chart(fid, fig, _monthly_table(d, _title(fig), disclosure), extra))
+            fig = fg.monthly_figure(monthly, year, [kpi], subject)
+            extra = _sites_table(monthly, year) if kpi == "visits" else ""
+            sections.append(_chart(fid, fig, _monthly_table(d, _title(fig)) + _totals_note(disclosure), extra))
 
     if not cd.empty:
-        fig = fg.category_figure(category, year, disclosure)
+        fig = fg.category_figure(category, year)
         has_acc = cd["accepted"].notna().any() or (cd["accepted_shown"] != dc.NOT_SHOWN_TEXT).any()
         header = ["Category", "Social prescriptions", "Share"] + (["Accepted or completed"] if has_acc else [])
         rows = [[_e(r.label), _e(r.shown), _e(r.share_shown)] + ([_e(r.accepted_shown)] if has_acc else [])
@@ -231,17 +242,17 @@ def _year_page(kpi_annual, monthly, year, years, disclosure, category, funnel, q
         total = [_fmt(cd["value"]), ""] + ([_fmt(cd["accepted"])] if has_acc else [])
         sections.append('<h2 id="categories">Social prescriptions by category</h2>' + _chart(
             "fig-categories", fig, _table(_title(fig), header, rows, total=total) + _totals_note(disclosure)))
-    fd = fg.funnel_data(funnel, year, disclosure)
+    fd = fg.funnel_data(funnel, year)
     if not fd.empty:
-        fig = fg.funnel_figure(funnel, year, disclosure)
+        fig = fg.funnel_figure(funnel, year)
         sections.append('<h2 id="funnel">Pathway funnel</h2>' + _chart(
             "fig-funnel", fig, _table(_title(fig), ["Stage", "Count", "Against the stage before"],
                                       [[f"{_e(r.label)}{_fn(FUNNEL_STAGES[r.stage][1]) if r.stage in FUNNEL_STAGES else ''}",
                                         _e(r.shown), _e(r.rate_shown)] for r in fd.itertuples()])))
 
-    sections.append(oc.reach_section(year, outcomes or {}, disclosure, _chart, _table, _fn))
-    sections.append(oc.wellbeing_section(year, outcomes or {}, disclosure, _chart, _table, _fn))
-    sections.append(f'<h2 id="quality">Data quality</h2>{_quality(quality, disclosure, year)}')
+    sections.append(oc.reach_section(year, data, _chart, _table, _fn))
+    sections.append(oc.wellbeing_section(year, data, _chart, _table, _fn))
+    sections.append(f'<h2 id="quality">Data quality</h2>{_quality(quality, year)}')
     sections.append(_footnotes(disclosure))
 
     current = ' aria-current="page"'
@@ -256,7 +267,7 @@ def _index_page(kpi_annual, monthly, years, disclosure, quality) -> str:
             "wellbeing_successful_contacts"]
     rows = []
     for y in sorted(years, reverse=True):
-        h = headline_values(kpi_annual, y, disclosure)
+        h = headline_values(kpi_annual, y)
         rows.append([f'<a href="{year_slug(y)}.html">{y}</a>', _e(months_covered(monthly, y)),
                      _status_html(_year_status_value(quality, y))] + [_e(h[k]) for k in cols])
     table = _table("Financial years: headline figures and the quality of the data behind them",
@@ -265,7 +276,7 @@ def _index_page(kpi_annual, monthly, years, disclosure, quality) -> str:
     body = (f"<h1>{TITLE}</h1>{_banner(disclosure)}"
             "<p>One dashboard per financial year (1 April to 31 March). Each page opens offline and "
             "can be forwarded as a single file.</p>"
-            f'{table}<h2 id="quality">Data quality</h2>{_quality(quality, disclosure)}{_footnotes(disclosure)}')
+            f'{table}<h2 id="quality">Data quality</h2>{_quality(quality)}{_footnotes(disclosure)}')
     return _html(TITLE, body, with_plotly=False, disclosure=disclosure)
 
 
@@ -331,8 +342,8 @@ def _ratio_change(prev: str, cur: str, pct: bool) -> str:
     return f"{b - a:+.0f} points" if pct else f"{b - a:+.2f}"
 
 
-def _sites_table(monthly, year, disclosure) -> str:
-    s = fg.sites_open_data(monthly, year, disclosure)
+def _sites_table(monthly, year) -> str:
+    s = fg.sites_open_data(monthly, year)
     if s.empty:
         return f'<p class="note">No site visits recorded in {year}.</p>'
     rows = [[_e(r.site), _e(r.open_since_shown) + (" (closed some months)" if r.closed_in_year else ""),
@@ -375,14 +386,14 @@ def _totals_note(disclosure: bool) -> str:
             'so they can differ from the annual figures.</p>') if disclosure else ""
 
 
-def _monthly_table(d: pd.DataFrame, caption: str, disclosure: bool) -> str:
+def _monthly_table(d: pd.DataFrame, caption: str) -> str:
     series = list(dict.fromkeys(d["series"]))
     rows = []
     for month, g in d.groupby("month", sort=True):
         shown = dict(zip(g["series"], g["shown"]))
         rows.append([f"{month:%b %Y}"] + [_e(shown[s]) for s in series] + [_fmt(g["value"])])
     totals = [_fmt(d.loc[d["series"] == s, "value"]) for s in series] + [_fmt(d["value"])]
-    return _table(caption, ["Month"] + series + ["Total"], rows, total=totals) + _totals_note(disclosure)
+    return _table(caption, ["Month"] + series + ["Total"], rows, total=totals)
 
 
 def _table(caption: str, header: list[str], rows: list[list[str]], total: str | list[str] | None = None,
@@ -411,18 +422,17 @@ SOURCE_COUNTS = {  # quality["sources"][source] keys -> column heading
 }
 
 
-def _quality_count(key: str, v, disclosure: bool) -> str:
-    """Files are not people: exact. Rows and any other count: disclosure-controlled."""
+def _quality_count(key: str, v) -> str:
+    """Files are not people: exact. Every other count is controlled text already
+    (dashboards.disclosure.control_quality)."""
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer()):
-        if str(key).lower().startswith("files"):
-            return f"{int(v):,}"
-        return _e(dc.display_count(v, disclosure))
+    if str(key).lower().startswith("files") and (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+        return f"{int(v):,}"
     return _e(v)
 
 
-def _quality(quality: Mapping | None, disclosure: bool, year: str | None = None) -> str:
+def _quality(quality: Mapping | None, year: str | None = None) -> str:
     """The quality summary (shape in render_dashboard's docstring) as a status line, tables and a list."""
     if not quality:
         return f'<p>{_status_html(None)}: no quality summary was given for this run.</p>'
@@ -440,7 +450,7 @@ def _quality(quality: Mapping | None, disclosure: bool, year: str | None = None)
     sources = quality.get("sources") or {}
     if sources:
         keys = [k for k in SOURCE_COUNTS if any(k in v for v in sources.values())]
-        rows = [[_e(src.replace("_", " ").capitalize())] + [_quality_count(k, v.get(k, 0), disclosure) for k in keys]
+        rows = [[_e(src.replace("_", " ").capitalize())] + [_quality_count(k, v.get(k, dc.display_count(0))) for k in keys]
                 for src, v in sources.items()]
         out.append(_table("Files and rows by source (quarantined files and rejected rows are not counted "
                           "in any figure)", ["Source"] + [SOURCE_COUNTS[k] for k in keys], rows, table_id="quality-sources"))
@@ -450,14 +460,14 @@ def _quality(quality: Mapping | None, disclosure: bool, year: str | None = None)
         out.append(_table("Quality checks", ["Check", "Result", "Detail"], rows, table_id="quality-checks"))
     rest = {k: v for k, v in quality.items() if k not in ("status", "summary", "as_of", "sources", "checks", "years")}
     if rest:
-        out.append(_dl(rest, disclosure))
+        out.append(_dl(rest))
     return "".join(out)
 
 
-def _dl(items: Mapping, disclosure: bool) -> str:
+def _dl(items: Mapping) -> str:
     out = []
     for k, v in items.items():
-        shown = _dl(v, disclosure) if isinstance(v, Mapping) else _quality_count(k, v, disclosure)
+        shown = _dl(v) if isinstance(v, Mapping) else _quality_count(k, v)
         out.append(f"<dt>{_e(k)}</dt><dd>{shown}</dd>")
     return f"<dl>{''.join(out)}</dl>"
 

@@ -256,7 +256,7 @@ def assert_year_page(report: PageReport, kpi_annual: pd.DataFrame, year: str, di
     assert v["figures"] and v["drawn"] == v["figures"], f"charts not drawn: {set(v['figures']) - set(v['drawn'])}"
     assert v["tables"] >= len(v["figures"])  # a data table behind every chart
     assert all(v["svg_titles"]), "every chart shows its finding as a title"
-    h = headline_values(kpi_annual, year, disclosure)
+    h = headline_values(dc.control_frames({"kpi_annual": kpi_annual}, disclosure)["kpi_annual"], year)
     for kpi in ("visits", "pathway_contacts", "zoom_sessions", "wellbeing_successful_contacts"):
         assert v["cards"][kpi] == h[kpi], kpi
     shown = {row[0].rstrip("0123456789"): row[-1] for row in v["kpi_table"]}  # label minus its footnote number

@@ -8,12 +8,18 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
+from dashboards import disclosure as dc
 from dashboards import figures as fg
 from dashboards import quality as dq
 from dashboards.kpis import OKABE_ITO, SITES
 from dashboards.page import headline_values, kpi_csv, months_covered, remove_stale_temp_files, render_dashboard
 
 PLOTLY_JS = get_plotlyjs()
+
+
+def controlled(mart: str, df, disclosure: bool = True):
+    """One mart as a page gets it: through disclosure control (the figures never see the switch)."""
+    return dc.control_frames({mart: df}, disclosure)[mart]
 
 
 def _annual(year, **counts):
@@ -77,7 +83,7 @@ def funnel():
 # --- figures ------------------------------------------------------------------
 
 def test_kpi_table_counts_rounded_and_ratios_recomputed(kpi_annual):
-    t = fg.kpi_table(kpi_annual, "2021/22").set_index("kpi")
+    t = fg.kpi_table(controlled("kpi_annual", kpi_annual), "2021/22").set_index("kpi")
     assert t.at["visits", "value"] == 11020 and t.at["visits", "shown"] == "11,020"
     assert t.at["prescriptions_per_contact", "value"] == pytest.approx(8505 / 4820)
     assert t.at["sessions_per_member", "shown"] == f"{7310 / 2870:.2f}"
@@ -85,29 +91,29 @@ def test_kpi_table_counts_rounded_and_ratios_recomputed(kpi_annual):
 
 
 def test_headline_values(kpi_annual):
-    h = headline_values(kpi_annual, "2021/22")
+    h = headline_values(controlled("kpi_annual", kpi_annual), "2021/22")
     assert h["visits"] == "11,020"
     assert h["social_prescriptions"] == "8,505"
     assert h["prescriptions_per_contact"] == "1.76"
     assert h["wellbeing_success_rate"] == "50%"  # 2,210 of 4,410
-    assert headline_values(kpi_annual, "2021-22", disclosure=False)["visits"] == "11,022"
+    assert headline_values(controlled("kpi_annual", kpi_annual, disclosure=False), "2021-22")["visits"] == "11,022"
 
 
 def test_headline_ratio_hidden_when_count_suppressed(kpi_annual):
-    h = headline_values(kpi_annual, "2022/23")
+    h = headline_values(controlled("kpi_annual", kpi_annual), "2022/23")
     assert h["visits"] == "<8" and h["pathway_contacts"] == "10"
     assert h["prescriptions_per_contact"] == "n/a"  # 5 prescriptions is suppressed
     assert h["sessions_per_member"] == "n/a"        # 6 members is suppressed
     assert h["wellbeing_success_rate"] == "n/a"
-    assert headline_values(kpi_annual, "2022/23", disclosure=False)["sessions_per_member"] == f"{40 / 6:.2f}"
+    assert headline_values(controlled("kpi_annual", kpi_annual, disclosure=False), "2022/23")["sessions_per_member"] == f"{40 / 6:.2f}"
 
 
 def test_headline_values_for_a_missing_year(kpi_annual):
-    assert set(headline_values(kpi_annual, "2019/20").values()) == {"n/a"}
+    assert set(headline_values(controlled("kpi_annual", kpi_annual), "2019/20").values()) == {"n/a"}
 
 
 def test_year_on_year_figure(kpi_annual):
-    fig = fg.year_on_year_figure(kpi_annual, "2021/22")
+    fig = fg.year_on_year_figure(controlled("kpi_annual", kpi_annual), "2021/22")
     assert fig.layout.title.text == "Visits rose from 9,805 in 2020/21 to 11,020 in 2021/22"
     bar = fig.data[0]
     assert bar.y[-1] == "Visits"  # first KPI drawn at the top
@@ -118,7 +124,7 @@ def test_year_on_year_figure(kpi_annual):
 
 
 def test_year_on_year_no_change_from_a_suppressed_count(kpi_annual):
-    fig = fg.year_on_year_figure(kpi_annual, "2022/23")
+    fig = fg.year_on_year_figure(controlled("kpi_annual", kpi_annual), "2022/23")
     assert fig.layout.title.text == "Visits: <8 in 2022/23"
     assert "Visits" not in fig.data[0].y and "Pathway contacts" in fig.data[0].y
 
@@ -132,7 +138,7 @@ def test_change_sentence():
 
 def test_monthly_figure_sites_as_series_with_zoom_and_phone(monthly):
     kpis = ["visits", "zoom_attendances", "wellbeing_calls"]
-    fig = fg.monthly_figure(monthly, "2021/22", kpis, "Activity")
+    fig = fg.monthly_figure(controlled("monthly", monthly), "2021/22", kpis, "Activity")
     names = [t.name for t in fig.data]
     assert names == ["Walton visits", "Peripatetic South Liverpool visits", "Zoom attendances",
                      "Phone wellbeing calls"]
@@ -149,19 +155,19 @@ def test_monthly_figure_sites_as_series_with_zoom_and_phone(monthly):
 
 
 def test_monthly_figure_single_kpi_and_disclosure_off(monthly):
-    fig = fg.monthly_figure(monthly, "2021/22", ["pathway_contacts"], "Pathway contacts", disclosure=False)
+    fig = fg.monthly_figure(controlled("monthly", monthly, disclosure=False), "2021/22", ["pathway_contacts"], "Pathway contacts")
     assert [t.name for t in fig.data] == ["Southport", "Site not recorded"]
     assert list(fig.data[1].y) == [0, 0, 2]
     assert fig.layout.title.text == "Pathway contacts peaked in June 2021 at 15"
 
 
 def test_monthly_figure_empty_year(monthly):
-    fig = fg.monthly_figure(monthly, "2019/20", ["visits"], "Visits")
+    fig = fg.monthly_figure(controlled("monthly", monthly), "2019/20", ["visits"], "Visits")
     assert len(fig.data) == 0 and fig.layout.title.text == "No visits recorded in 2019/20"
 
 
 def test_category_figure(category):
-    fig = fg.category_figure(category, "2021/22")
+    fig = fg.category_figure(controlled("category", category), "2021/22")
     accepted, bar = fig.data  # accepted drawn first, so each category's prescriptions bar sits on top
     assert bar.name == "Social prescriptions" and accepted.name == "Accepted or completed"
     assert list(bar.y) == ["Other", "Physical activity", "Debt", "Housing"]  # largest at the top
@@ -175,14 +181,14 @@ def test_category_figure(category):
 
 
 def test_category_data_shares_from_rounded_cells(category):
-    d = fg.category_data(category, "2021/22").set_index("category")
+    d = fg.category_data(controlled("category", category), "2021/22").set_index("category")
     assert d.at["housing", "share"] == pytest.approx(2130 / 4140) and d.at["housing", "share_shown"] == "51%"
     assert pd.isna(d.at["other", "share"]) and d.at["other", "share_shown"] == "n/a"  # suppressed: no share
     assert d.at["other", "accepted_shown"] == "<8"
 
 
 def test_funnel_figure(funnel):
-    fig = fg.funnel_figure(funnel, "2021/22")
+    fig = fg.funnel_figure(controlled("funnel", funnel), "2021/22")
     assert list(fig.data[0].y) == ["Contacts booked", "Contacts attended", "Social prescriptions"]
     assert list(fig.data[0].x) == [6120, 4820, 8505]
     assert list(fig.data[0].text) == ["6,120", "4,820 (79% of contacts booked)", "8,505 (1.76 per attended contact)"]
@@ -192,29 +198,29 @@ def test_funnel_figure(funnel):
 def test_funnel_all_four_stages(funnel):
     four = pd.concat([funnel, pd.DataFrame({"financial_year": ["2021/22"], "stage_order": [4],
                                             "stage": ["prescriptions_accepted_or_completed"], "value": [4749]})])
-    d = fg.funnel_data(four, "2021/22")
+    d = fg.funnel_data(controlled("funnel", four), "2021/22")
     assert list(d["label"]) == ["Contacts booked", "Contacts attended", "Social prescriptions", "Accepted or completed"]
     assert d["rate_shown"].iloc[-1] == "56% of social prescriptions"  # 4,750 / 8,505
-    assert fg.funnel_figure(four, "2021/22").layout.title.text == (
+    assert fg.funnel_figure(controlled("funnel", four), "2021/22").layout.title.text == (
         "79% of booked contacts attended; 56% of prescriptions accepted or completed (2021/22)")
 
 
 def test_funnel_rate_hidden_when_a_stage_is_suppressed():
     f = pd.DataFrame({"financial_year": "2022/23", "stage_order": [1, 2],
                       "stage": ["contacts_recorded", "contacts_attended"], "value": [20, 5]})
-    d = fg.funnel_data(f, "2022/23")
+    d = fg.funnel_data(controlled("funnel", f), "2022/23")
     assert list(d["shown"]) == ["20", "<8"] and list(d["rate_shown"]) == ["", "n/a"]
-    assert fg.funnel_figure(f, "2022/23").layout.title.text == "20 contacts booked led to <8 contacts attended in 2022/23"
+    assert fg.funnel_figure(controlled("funnel", f), "2022/23").layout.title.text == "20 contacts booked led to <8 contacts attended in 2022/23"
 
 
 def test_category_figure_reads_a_generic_value_column():
     df = pd.DataFrame({"financial_year": ["2021/22"], "category": ["debt"], "value": [12]})
-    assert list(fg.category_figure(df, "2021/22").data[0].x) == [10]
+    assert list(fg.category_figure(controlled("category", df), "2021/22").data[0].x) == [10]
 
 
 def test_optional_marts_may_be_missing():
-    assert fg.category_data(None, "2021/22").empty
-    assert fg.funnel_data(pd.DataFrame(columns=["financial_year", "stage", "value"]), "2021/22").empty
+    assert fg.category_data(controlled("category", None), "2021/22").empty
+    assert fg.funnel_data(controlled("funnel", pd.DataFrame(columns=["financial_year", "stage", "value"])), "2021/22").empty
 
 
 # --- sites open and closed ----------------------------------------------------
@@ -242,29 +248,29 @@ def test_site_periods(reopening):
 
 
 def test_sites_open_since(reopening):
-    s = fg.sites_open_data(reopening, "2021/22").set_index("site_code")
+    s = fg.sites_open_data(controlled("monthly", reopening), "2021/22").set_index("site_code")
     assert list(s.index) == ["WAL", "SOU"]
     assert s.at["WAL", "open_since_shown"] == "August 2021" and s.at["WAL", "months_open"] == 4
     assert bool(s.at["WAL", "closed_in_year"]) and not bool(s.at["SOU", "closed_in_year"])
     assert s.at["WAL", "value"] == 800 and s.at["WAL", "shown"] == "800"
     assert s.at["SOU", "value"] == 0 and s.at["SOU", "shown"] == "0 + 1 month <8"  # the "<8" month adds 0
-    assert fg.sites_open_sentence(reopening, "2021/22") == "Open Walton since August 2021; Southport since September 2021"
-    assert fg.sites_open_sentence(reopening, "2020/21") == "Bootle open since April 2020"
-    assert fg.sites_open_sentence(reopening, "2019/20") == "No site visits recorded in 2019/20"
+    assert fg.sites_open_sentence(controlled("monthly", reopening), "2021/22") == "Open Walton since August 2021; Southport since September 2021"
+    assert fg.sites_open_sentence(controlled("monthly", reopening), "2020/21") == "Bootle open since April 2020"
+    assert fg.sites_open_sentence(controlled("monthly", reopening), "2019/20") == "No site visits recorded in 2019/20"
 
 
 def test_sites_open_sentence_all_sites():
     rows = [("2021/22", "2021-09-01", "ZOOM", "zoom_attendances", 90)]
     rows += [("2021/22", "2021-10-01", s, "visits", 40) for s in ("WAL", "SOU", "BOO", "PCL", "PSL")]
     df = pd.DataFrame(rows, columns=["financial_year", "month", "site_code", "kpi", "value"])
-    assert fg.sites_open_sentence(df, "2021/22") == "All 5 sites open since October 2021"
-    fig = fg.monthly_figure(df, "2021/22", ["visits"], "Visits")
+    assert fg.sites_open_sentence(controlled("monthly", df), "2021/22") == "All 5 sites open since October 2021"
+    fig = fg.monthly_figure(controlled("monthly", df), "2021/22", ["visits"], "Visits")
     assert fig.layout.title.text == "Sites opened in October 2021; visits peaked in October 2021 at 200"
     assert [a.text for a in fig.layout.annotations] == ["No site visits", "Sites opened Oct 2021"]
 
 
 def test_closure_and_reopening_marked_on_the_visits_chart(reopening):
-    fig = fg.monthly_figure(reopening, "2021/22", ["visits"], "Visits")
+    fig = fg.monthly_figure(controlled("monthly", reopening), "2021/22", ["visits"], "Visits")
     assert [a.text for a in fig.layout.annotations] == [
         "No site visits", "Walton opened Apr 2021", "Walton closed Jun 2021", "Walton reopened Aug 2021",
         "Southport opened Sep 2021"]
@@ -274,23 +280,23 @@ def test_closure_and_reopening_marked_on_the_visits_chart(reopening):
                       ("line", "2021-07-17", "2021-07-17"), ("line", "2021-08-17", "2021-08-17")]
     assert fig.layout.title.text == "Southport opened in September 2021; visits peaked in April 2021 at 200"
     # Bootle was open at the first month of data: when it opened is unknown, so nothing is marked
-    assert not fg.monthly_figure(reopening, "2020/21", ["visits"], "Visits").layout.annotations
+    assert not fg.monthly_figure(controlled("monthly", reopening), "2020/21", ["visits"], "Visits").layout.annotations
     # the pathway chart is not about sites opening
-    assert not fg.monthly_figure(reopening, "2021/22", ["zoom_attendances"], "Zoom").layout.shapes
+    assert not fg.monthly_figure(controlled("monthly", reopening), "2021/22", ["zoom_attendances"], "Zoom").layout.shapes
 
 
 def test_site_periods_without_visits():
     df = pd.DataFrame({"financial_year": ["2021/22"], "month": [pd.Timestamp("2021-04-01").date()],
                        "site_code": ["ZOOM"], "kpi": ["zoom_attendances"], "value": [10]})
     assert fg.site_periods(df).empty and fg.site_periods(None).empty
-    fig = fg.sources_monthly_figure(df, "2021/22")
+    fig = fg.sources_monthly_figure(controlled("monthly", df), "2021/22")
     assert not fig.layout.shapes  # nothing said about sites when no visits were ever recorded
 
 
 # --- by source ----------------------------------------------------------------
 
 def test_sources_monthly_data_totals_of_controlled_cells(monthly):
-    d = fg.sources_monthly_data(monthly, "2021/22")
+    d = fg.sources_monthly_data(controlled("monthly", monthly), "2021/22")
     assert list(dict.fromkeys(d["series"])) == ["Visits (kiosk sign-ins)", "Pathway contacts", "Zoom attendances",
                                                 "Wellbeing calls"]
     v = d.set_index(["kpi", d["month"].dt.strftime("%Y-%m")])["value"]
@@ -299,19 +305,19 @@ def test_sources_monthly_data_totals_of_controlled_cells(monthly):
     assert v[("pathway_contacts", "2021-06")] == 15  # SOU 13 -> 15, UNKNOWN 2 -> suppressed
     assert v[("wellbeing_calls", "2021-06")] == 0    # 7 -> suppressed
     assert v[("zoom_attendances", "2021-04")] == 610
-    off = fg.sources_monthly_data(monthly, "2021/22", disclosure=False).set_index(
+    off = fg.sources_monthly_data(controlled("monthly", monthly, disclosure=False), "2021/22").set_index(
         ["kpi", d["month"].dt.strftime("%Y-%m")])["value"]
     assert off[("pathway_contacts", "2021-06")] == 15 and off[("visits", "2021-05")] == 3
 
 
 def test_sources_monthly_figure(monthly):
-    fig = fg.sources_monthly_figure(monthly, "2021/22")
+    fig = fg.sources_monthly_figure(controlled("monthly", monthly), "2021/22")
     assert [t.name for t in fig.data] == ["Visits (kiosk sign-ins)", "Pathway contacts", "Zoom attendances",
                                           "Wellbeing calls"]
     assert len({t.line.color for t in fig.data}) == 4 and len({t.line.dash for t in fig.data}) == 4
     assert all(t.line.color in OKABE_ITO.values() for t in fig.data)
     assert fig.layout.title.text == "Zoom attendances were the largest source in 2021/22, peaking at 610 in April 2021"
-    assert fg.sources_monthly_data(monthly, "2019/20").empty
+    assert fg.sources_monthly_data(controlled("monthly", monthly), "2019/20").empty
 
 
 # --- year on year from zero -----------------------------------------------------
@@ -319,9 +325,9 @@ def test_sources_monthly_figure(monthly):
 def test_year_on_year_from_zero(kpi_annual):
     k = kpi_annual.copy()
     k.loc[(k["financial_year"] == "2020/21") & k["kpi"].isin(["visits", "visiting_members"]), "value"] = 0.0
-    d = fg.year_on_year_data(k, "2021/22").set_index("kpi")
+    d = fg.year_on_year_data(controlled("kpi_annual", k), "2021/22").set_index("kpi")
     assert d.at["visits", "change_shown"] == "up from 0" and pd.isna(d.at["visits", "change"])
-    fig = fg.year_on_year_figure(k, "2021/22")
+    fig = fg.year_on_year_figure(controlled("kpi_annual", k), "2021/22")
     assert fig.layout.title.text == "Visits rose from 0 in 2020/21 to 11,020 in 2021/22"
     assert "Visits" not in fig.data[0].y
     assert fig.layout.annotations[-1].text == "Not drawn (0 in 2020/21): Visits, Visiting members"
@@ -480,12 +486,12 @@ def test_csv_download_is_the_controlled_table(tmp_path, kpi_annual, monthly):
     m = re.search(r'<a id="kpi-csv" download="life-rooms-kpis-2021-22\.csv" href="data:text/csv;charset=utf-8,([^"]*)"',
                   page)
     text = unquote(m.group(1))
-    assert text == kpi_csv(kpi_annual, "2021/22")
+    assert text == kpi_csv(controlled("kpi_annual", kpi_annual), "2021/22")
     lines = text.splitlines()
     assert lines[0] == "financial_year,kpi,label,value,shown,disclosure_control"
     assert '2021/22,visits,Visits,11020,"11,020",on' in lines
     assert "11022" not in text
-    small = kpi_csv(kpi_annual, "2022/23")
+    small = kpi_csv(controlled("kpi_annual", kpi_annual), "2022/23")
     assert "2022/23,visits,Visits,,<8,on" in small.splitlines()
 
 

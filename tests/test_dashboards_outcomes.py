@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from dashboards import disclosure as dc
 from dashboards import outcomes as oc
 from dashboards.page import render_dashboard
 
@@ -39,6 +40,7 @@ def reach_marts(counts: dict[str, int]) -> dict:
 def test_reach_data_controls_counts_and_computes_shares_from_them():
     # 1: 52 -> 50, 2: 23 -> 25, 3: 4 -> suppressed, 10: 26 -> 25; known shown = 100
     m = reach_marts({"1": 52, "2": 23, "3": 4, "10": 26, "unknown": 9})
+    m = dc.control_frames(m)  # as the page gets them
     d = oc.reach_data(m["reach_by_decile"], FY).set_index("imd_decile")
     assert list(d["shown"][["1", "2", "3", "10", "unknown"]]) == ["50", "25", "<8", "25", "10"]
     assert d.loc["1", "share"] == pytest.approx(0.5) and pd.isna(d.loc["3", "share"])

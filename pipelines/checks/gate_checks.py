@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.quality.results import KIND_META, checks_in_run, full_asset_graph, load_latest, record_check
+from pipelines.checks.catalogue import check_specs
+from pipelines.quality.results import KIND_META, REPORT_RESOURCE, QualityReport, checks_in_run, record_check
+from pipelines.quality.store import load_latest
 from pipelines.resources import OutcomesResource
 
 NAME = "no_outstanding_blocking_failures"
 
 
-def outstanding_failures(context, home) -> tuple[list[dict], int]:
-    """(blocking checks outside this run whose latest evaluation failed, number looked up).
-    The latest evaluations are the quality records under <home>/quality (every run's, whether
-    it ran in `outcomes`' in-memory Dagster instance or under the daemon)."""
-    graph = full_asset_graph(context)  # every check defined, not only this run's
+def outstanding_failures(context, home, specs: dict[dg.AssetCheckKey, dg.AssetCheckSpec]) -> tuple[list[dict], int]:
+    """(blocking checks outside this run whose latest evaluation failed, number looked up), out of
+    `specs`: every check defined, not only this run's. The latest evaluations are the quality
+    records under <home>/quality (every run's, whether it ran in `outcomes`' in-memory Dagster
+    instance or under the daemon)."""
     me = dg.AssetCheckKey(dg.AssetKey("kpi_annual"), NAME)
-    in_run = checks_in_run(context, graph)
-    outside = sorted((k for k in graph.asset_check_keys
-                      if k != me and k not in in_run and graph.get_check_spec(k).blocking), key=str)
+    in_run = checks_in_run(context, specs)
+    outside = sorted((k for k, spec in specs.items() if k != me and k not in in_run and spec.blocking), key=str)
     latest = load_latest(home)
     failed = []
     for key in outside:
@@ -42,9 +43,11 @@ def outstanding_failures(context, home) -> tuple[list[dict], int]:
     asset=dg.AssetKey("kpi_annual"), name=NAME, blocking=True, metadata={KIND_META: "python"},
     description="Blocking: no blocking check outside this run failed in an earlier run without passing since "
                 "(a partial run cannot publish over an earlier failure).",
+    resource_defs=REPORT_RESOURCE,
 )
-def no_outstanding_blocking_failures(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
-    failed, looked_up = outstanding_failures(context, outcomes.home_dir)
+def no_outstanding_blocking_failures(context, outcomes: OutcomesResource,
+                                     quality_report: QualityReport) -> dg.AssetCheckResult:
+    failed, looked_up = outstanding_failures(context, outcomes.home_dir, check_specs())
     result = dg.AssetCheckResult(passed=not failed, metadata={
         "checks_outside_this_run": looked_up, "outstanding": [f["check"] for f in failed]})
     failures = [{"what": f"{f['check']} failed in run {f['run_id']} ({f['at']}) and has not passed since; "
@@ -52,7 +55,7 @@ def no_outstanding_blocking_failures(context, outcomes: OutcomesResource) -> dg.
                 for f in failed]
     data = (f"latest evaluations of the {looked_up} blocking check(s) not in this run" if looked_up
             else "every blocking check is part of this run: nothing outstanding to look up")
-    return record_check(context, outcomes.home_dir, result, kind="python", data=data, failures=failures)
+    return record_check(context, quality_report, result, kind="python", data=data, failures=failures)
 
 
 gate_checks = [no_outstanding_blocking_failures]

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.quality.results import KIND_META, record_check
+from pipelines.quality.results import KIND_META, REPORT_RESOURCE, QualityReport, record_check
 from pipelines.quality.suites import Suite, load_suite_fresh, load_suites
 from pipelines.resources import OutcomesResource
 
 
 def build_ge_check(suite: Suite) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=suite.asset_key, name=suite.check, blocking=True, description=suite.description,
-                    metadata={KIND_META: "great_expectations", "suite": f"expectations/{suite.path.name}"})
-    def _check(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
+                    metadata={KIND_META: "great_expectations", "suite": f"expectations/{suite.path.name}"},
+                    resource_defs=REPORT_RESOURCE)
+    def _check(context, outcomes: OutcomesResource, quality_report: QualityReport) -> dg.AssetCheckResult:
         from pipelines.quality.config import load
         from pipelines.quality.validation import run_suite
 
@@ -31,7 +32,7 @@ def build_ge_check(suite: Suite) -> dg.AssetChecksDefinition:
             message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             result = dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
                                          metadata={"error": message})
-            return record_check(context, home, result, kind="great_expectations",
+            return record_check(context, quality_report, result, kind="great_expectations",
                                 data=f"expectations/{suite.path.name}: the suite could not run",
                                 failures=[{"what": f"the suite could not run: {message}", "severity": "error",
                                            "count": None, "samples": []}])
@@ -39,7 +40,7 @@ def build_ge_check(suite: Suite) -> dg.AssetChecksDefinition:
         result = dg.AssetCheckResult(passed=not run.failures, severity=severity, metadata=run.metadata())
         for f in run.errors[:5]:
             context.log.error(f"{suite.check}: {f['what']} ({f.get('count')} rows)")
-        return record_check(context, home, result, kind="great_expectations", data=run.data,
+        return record_check(context, quality_report, result, kind="great_expectations", data=run.data,
                             failures=run.failures,
                             details={"cached": run.cached, "rows_validated": run.rows_validated,
                                      "ge_import_s": round(run.ge_import_s, 3),

@@ -5,7 +5,7 @@ import dagster as dg
 
 from pipelines.assets.raw import raw_key
 from pipelines.lib.contracts import SOURCES
-from pipelines.quality.results import KIND_META, record_check
+from pipelines.quality.results import KIND_META, REPORT_RESOURCE, QualityReport, record_check
 from pipelines.resources import OutcomesResource
 
 SOURCE_TABLES = {
@@ -69,8 +69,9 @@ def build_row_conservation_check(source: str) -> dg.AssetChecksDefinition:
         asset=raw_key(source), name="row_conservation", blocking=True, metadata={KIND_META: "python"},
         description="Reconciliation: for every loaded file, rows read = loaded + rejected, and raw.* and the "
                     "rejected-row log hold exactly those rows.",
+        resource_defs=REPORT_RESOURCE,
     )
-    def _check(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
+    def _check(context, outcomes: OutcomesResource, quality_report: QualityReport) -> dg.AssetCheckResult:
         with outcomes.reader() as con:
             rows = row_conservation_rows(con, source)
             totals = ledger_totals(con, source)
@@ -80,7 +81,7 @@ def build_row_conservation_check(source: str) -> dg.AssetChecksDefinition:
         result = dg.AssetCheckResult(passed=not failures, metadata={
             "files_in_ledger": files, "failing_files": failures[:20]})
         return record_check(
-            context, outcomes.home_dir, result, kind="python",
+            context, quality_report, result, kind="python",
             data=f"ledger.files, ledger.rejected_rows and raw tables of {source}: {files:,} file(s) in the ledger",
             failures=[{"what": "rows read <> loaded + rejected, or raw.* / the rejected-row log disagree with the "
                                "ledger", "severity": "error", "count": len(rows), "samples": rows[:5]}] if rows else [],

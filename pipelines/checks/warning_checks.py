@@ -17,7 +17,7 @@ from pipelines.assets.raw import raw_key
 from pipelines.lib.contracts import ACTIVITY_SOURCES
 from pipelines.quality.redelivery import RECORDS, conflicts, describe
 from pipelines.quality.redelivery import SOURCES as REDELIVERY_SOURCES
-from pipelines.quality.results import KIND_META, record_check
+from pipelines.quality.results import KIND_META, REPORT_RESOURCE, QualityReport, record_check
 from pipelines.resources import OutcomesResource
 
 WARN = dg.AssetCheckSeverity.WARN
@@ -28,8 +28,9 @@ def build_freshness_check(source: str) -> dg.AssetChecksDefinition:
         asset=raw_key(source), name="source_freshness", blocking=False, metadata={KIND_META: "python"},
         description=f"Warning: {source} delivered no new file for longer than expected "
                     f"(OUTCOMES_FRESHNESS_DAYS_{source.upper()}, default in pipelines/quality/config.py).",
+        resource_defs=REPORT_RESOURCE,
     )
-    def _check(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
+    def _check(context, outcomes: OutcomesResource, quality_report: QualityReport) -> dg.AssetCheckResult:
         from pipelines.quality.config import load
         from pipelines.quality.freshness import freshness
 
@@ -40,7 +41,7 @@ def build_freshness_check(source: str) -> dg.AssetChecksDefinition:
             "max_age_days": f["max_age_days"], "latest_event_date": f["latest_event_date"]})
         failures = [{"what": f"stale source: {f['message']}", "severity": "warn",
                      "count": None, "samples": []}] if f["stale"] else []
-        return record_check(context, outcomes.home_dir, result, kind="python",
+        return record_check(context, quality_report, result, kind="python",
                             data=f"ledger.files: {f['files_loaded']:,} {source} file(s) loaded, newest "
                                  f"{f['last_file_at'] or 'never'} (UTC)",
                             failures=failures, details=f)
@@ -55,8 +56,9 @@ def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
         description=f"Warning: a {source} record delivered again with different content (the same key, other "
                     "field values); the version in the newest export is counted. Both versions' file:line are "
                     "sampled; personal fields are named, never shown.",
+        resource_defs=REPORT_RESOURCE,
     )
-    def _check(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
+    def _check(context, outcomes: OutcomesResource, quality_report: QualityReport) -> dg.AssetCheckResult:
         with outcomes.reader() as con:
             found = conflicts(con, source)
         failures = [{"what": describe(f) + "; the newest export's version is counted", "severity": "warn",
@@ -65,7 +67,7 @@ def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
             "keys_in_conflict": sum(f["keys"] for f in found),
             "fields": {f["label"]: f["fields"] for f in found}})
         compared = "; ".join(f"raw.{r.table} by {', '.join(r.key)}" for r in RECORDS[source])
-        return record_check(context, outcomes.home_dir, result, kind="python",
+        return record_check(context, quality_report, result, kind="python",
                             data=f"{compared}: every version of each key compared", failures=failures,
                             details={"redelivery": {"source": source, "conflicts": [
                                 {"label": f["label"], "keys": f["keys"], "fields": list(f["fields"])} for f in found]}})
@@ -78,8 +80,9 @@ def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
     metadata={KIND_META: "python"},
     description="Warning: an additive KPI of the latest financial year moved by more than OUTCOMES_KPI_MOVEMENT_PCT "
                 "(default 25%) against the same months a year earlier.",
+    resource_defs=REPORT_RESOURCE,
 )
-def kpi_year_on_year_movement(context, outcomes: OutcomesResource) -> dg.AssetCheckResult:
+def kpi_year_on_year_movement(context, outcomes: OutcomesResource, quality_report: QualityReport) -> dg.AssetCheckResult:
     from pipelines.quality.config import load
     from pipelines.quality.movement import describe, movement
 
@@ -96,7 +99,7 @@ def kpi_year_on_year_movement(context, outcomes: OutcomesResource) -> dg.AssetCh
     result = dg.AssetCheckResult(passed=not moved, severity=WARN, metadata={
         "year": m.get("year"), "compared_with": m.get("previous_year"), "moved": m["moved"],
         "changes": {k["kpi"]: k["change_pct"] for k in m["kpis"]}})
-    return record_check(context, outcomes.home_dir, result, kind="python", data=data, failures=failures,
+    return record_check(context, quality_report, result, kind="python", data=data, failures=failures,
                         details={"movement": m})
 
 

@@ -1,6 +1,6 @@
 """`outcomes checks [--home DIR] [--format text|json]`: the last run's quality, in one screen.
 
-Reads <home>/quality/last_run.json (written during every run, by each check as it finishes).
+Reads <home>/quality/last_run.json (written once at the end of every run that recorded a check).
 Exit code 0 when the last run published (or only warned), 1 when a blocking check stopped
 publication, 2 when there is no run to report on. A run that failed before any check ran
 (ingestion itself failing) leaves the previous run's summary: the run id and time say which.
@@ -82,7 +82,7 @@ def render_text(summary: dict, note: str | None = None) -> str:
 
 
 def cmd_checks(args) -> int:
-    from pipelines.quality.results import load_last_run
+    from pipelines.quality.store import load_last_run
 
     home = Home.resolve(args.home)
     summary = load_last_run(home)

@@ -50,7 +50,7 @@ def _checks_quality(con, home: Home, run_id: str) -> dict:
     from pipelines.quality.config import load
     from pipelines.quality.freshness import freshness
     from pipelines.quality.movement import movement
-    from pipelines.quality.results import summarise
+    from pipelines.quality.store import summarise
 
     cfg = load()
     fresh = freshness(con, cfg)

@@ -1,6 +1,7 @@
 """The quality report: one self-contained HTML page (no script, no CDN) beside the dashboards.
 
-Rendered from the summary in pipelines.quality.results after every check of a run. It shows
+Rendered once per run, when the run ends (`render_report`, from the run's records in
+pipelines.quality.store), with last_run.json, the same summary as data. It shows
 the verdict (published or withheld, and why), what failed with samples of the failing rows
 (lineage and pseudonyms only: free text and identities are withheld), the warnings, source
 freshness, and every check that ran with the data it ran on.
@@ -8,6 +9,11 @@ freshness, and every check that ran with the data it ran on.
 from __future__ import annotations
 
 import html
+import json
+
+from pipelines.lib.atomic import write_text as write_atomic
+from pipelines.lib.home import Home
+from pipelines.quality.store import last_run_path, report_path, summarise
 
 STATUS_TEXT = {"failed": "FAILED", "warning": "warning", "passed": "passed", "not_run": "not run"}
 KIND_TEXT = {"great_expectations": "Great Expectations", "dbt": "dbt test", "python": "Python"}
@@ -152,3 +158,11 @@ def render_html(summary: dict) -> str:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>'
             f'<body><nav><a href="index.html">Dashboards</a></nav><h1>{title}</h1>{"".join(sections)}</body></html>\n')
+
+
+def render_report(home: Home, run_id: str) -> dict:
+    """Summarise the run's records into last_run.json and quality.html; returns the summary."""
+    summary = summarise(home, run_id)
+    write_atomic(last_run_path(home), json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    write_atomic(report_path(home), render_html(summary))
+    return summary
