@@ -17,14 +17,16 @@ from pipelines.lib.warehouse import connect
 from tests.test_reliability_corpus import build_corpus, write_corpus
 
 P = Pseudonymiser(b"k" * 32)
-TABLES = ["raw.visits", "raw.pathway_contacts", "raw.pathway_prescriptions", "ledger.rejected_rows", "ledger.files"]
+TABLES = ["raw.visits", "raw.pathway_contacts", "raw.pathway_prescriptions", "raw.wellbeing_calls",
+          "ledger.rejected_rows", "ledger.files"]
+SOURCES = ("visits", "pathways", "wellbeing_calls")
 EXCLUDE = {"ledger.files": " EXCLUDE (loaded_at, run_id)", "ledger.rejected_rows": ""}  # the rest: loaded_at
 
 
 def load(landing: Path, warehouse: Path, monkeypatch, *, plain: bool) -> None:
     monkeypatch.setattr(plain_csv, "ENABLED", plain)
     with connect(warehouse) as con:
-        for source in ("visits", "pathways"):
+        for source in SOURCES:
             ingest.ingest_source(con, landing, source, P)
 
 
@@ -56,7 +58,10 @@ def test_demo_exports_and_bad_input_corpus_load_identically(tmp_path, monkeypatc
     write_demo_landing(landing, scale=0.05, years=2)
     write_corpus(build_corpus(landing, datetime.now(timezone.utc).replace(tzinfo=None)), landing)
     diff = assert_same_load(landing, tmp_path, monkeypatch)
-    assert diff["raw.visits"][0] > 1000 and diff["ledger.rejected_rows"][0] > 20
+    assert diff["raw.visits"][0] > 1000 and diff["raw.wellbeing_calls"][0] > 500 and diff["ledger.rejected_rows"][0] > 20
+    with duckdb.connect(str(tmp_path / "plain.duckdb"), read_only=True) as con:  # the personal field went through SQL
+        assert con.execute("SELECT count(*) FROM raw.wellbeing_calls WHERE service_user_pseudonym IS NULL").fetchone()[0] \
+            < diff["raw.wellbeing_calls"][0] / 10
 
 
 # Field values that sit on either side of a strict pattern: each must give the Python parser's answer.
@@ -74,19 +79,26 @@ TRICKY = {
                 "2022-04-18T00:10:00+01:00", "2000-01-01T00:30:00+01:00", "2022-04-18 07:25:28+01:00",
                 "2022-04-18T07:25+01:00", "2022-04-18T07:25:28", "2022-04-18T07:25:28.5+01:00",
                 "2022-04-18T07:25:28+0100", "2022-02-30T07:25:28Z", "2031-01-01T00:00:00Z", ""],
+    "ref": ["DEMO0012001", "", " DEMO1", "DEMO1 ", "é1", "1é", "Jo Bloggs", "x" * 4097, "x" * 4096, "a\u00a0",
+            "tab\tinside", "=1", "'quoted'", "ok)", "日本"],
+    "number": ["0", "007", "123456789", "1234567890", "-1", "1.5", "", " 5", "٣", "1e3"],
     "text": ["Example Food Pantry", "", " padded", "café (demo).", "x" * 4097, "a\u00a0", "tab\tinside", "ok)"],
 }
 COLUMNS = {
     "visits": (c.VISITS_HEADER, ["id", "site", "local", "member", "code", "code", "code"]),
     "contacts": (c.CONTACTS_HEADER, ["id", "id", "id", "site", "date", "code", "code", "instant"]),
     "prescriptions": (c.PRESCRIPTIONS_HEADER, ["id", "id", "code", "text", "date", "code", "instant"]),
+    "wellbeing_calls": (c.WELLBEING_HEADER, ["id", "ref", "instant", "id", "code", "code", "number"]),
 }
+FOLDER = {"visits": "visits", "contacts": "pathways", "prescriptions": "pathways", "wellbeing_calls": "wellbeing_calls"}
 GOOD = {
     "visits": ["V{n}", "WAL", "2021-04-01 09:05", "M12", "member", "course", "ok"],
     "contacts": ["C{n}", "M1", "ADV1", "WAL", "2021-04-01", "phone", "attended", "2021-04-02T10:00:00+01:00"],
     "prescriptions": ["P{n}", "C1", "debt", "Example Food Pantry", "2021-04-01", "made", "2021-04-02T10:00:00Z"],
+    "wellbeing_calls": ["W{n}", "DEMO{n}", "2021-04-01T12:03:23Z", "WB01", "outbound", "successful", "1489"],
 }
-CODE_VALUES = {"visits": ["member", "course", "ok"], "contacts": ["phone", "attended"], "prescriptions": ["debt", "made"]}
+CODE_VALUES = {"visits": ["member", "course", "ok"], "contacts": ["phone", "attended"], "prescriptions": ["debt", "made"],
+               "wellbeing_calls": ["outbound", "inbound", "successful", "VOICEMAIL"]}
 
 
 @pytest.mark.parametrize("kind", list(COLUMNS))
@@ -95,7 +107,7 @@ def test_random_tricky_fields_load_as_the_python_parser_loads_them(kind, tmp_pat
     blank lines, a whitespace-only line, short and long rows. 40 files of 30 rows per kind."""
     rng = random.Random(f"plain-{kind}")
     header, kinds = COLUMNS[kind]
-    folder = tmp_path / "landing" / ("visits" if kind == "visits" else "pathways")
+    folder = tmp_path / "landing" / FOLDER[kind]
     folder.mkdir(parents=True)
     n = 0
     for i in range(40):

@@ -139,7 +139,7 @@ def ingest_source(
         by the Python parser, alone at its line number (pipelines.lib.plain_csv)."""
         nonlocal plain_rows
         for layout, waiting in plain.values():
-            name, counts, others = plain_csv.stage(con, layout, waiting)
+            name, counts, others = plain_csv.stage(con, layout, waiting, p)
             batch.staged.append((layout, name))
             for f in waiting:
                 ledger, n = f.ledger, counts[f.ledger["file_path"]]

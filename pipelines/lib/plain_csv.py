@@ -7,8 +7,10 @@ column has a strict pattern that accepts a subset of what the Python parser acce
 (pipelines.lib.parsers) and yields the same typed value; a file with any row outside the
 strict patterns is parsed by the Python parser, alone at its own line number (with_only), so
 rejections and their reasons have one implementation. Equivalence is tested on the demo exports and the bad-input corpus
-(tests/test_plain_csv.py). Sources with personal fields (Zoom, wellbeing calls) are
-pseudonymised in Python and not handled here.
+(tests/test_plain_csv.py). Personal fields (a wellbeing call's service_user_ref) are
+pseudonymised in SQL with the home's key (pseudonym.sql_pseudonym, the same HMAC as Python's);
+the raw value never leaves the statement. Zoom reports (a meeting block, then participants in
+one of two forms) stay with the Python parser: docs/performance.md says why.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import pandas as pd
 
 from pipelines.lib import contracts as c
 from pipelines.lib.parsers import LONDON, MAX_VALUE_CHARS, MIN_DATE, MAX_DATE, Quarantine, decode
+from pipelines.lib.pseudonym import Pseudonymiser, sql_pseudonym
 
 ENABLED = os.environ.get("OUTCOMES_PLAIN_CSV", "1") != "0"  # 0: every file through the Python parser
 BATCH_ROWS = 1_000_000  # rows of plain files split in one statement
@@ -59,6 +62,18 @@ def free_text():
     """Kept as given (parsers.optional): strict edges, so that Python's strip() changes nothing."""
     return "nullif({x}, '')", (f"({{x}} = '' OR (strlen({{x}}) <= {MAX_VALUE_CHARS} AND "
                                r"regexp_full_match({x}, '[A-Za-z0-9]([^\x00-\x1f\x7f]*[A-Za-z0-9.)])?')))")
+
+
+def pseudonym(kind: str):
+    """A personal value, pseudonymised: strict edges (Python's strip() changes nothing), no
+    control characters, within the length limit; empty gives no pseudonym, as in Python."""
+    return sql_pseudonym(kind, "{x}"), (f"({{x}} = '' OR (strlen({{x}}) <= {MAX_VALUE_CHARS} AND "
+                                        r"regexp_full_match({x}, '[A-Za-z0-9]([^\x00-\x1f\x7f]*[A-Za-z0-9])?')))")
+
+
+def whole_number():
+    """Digits only, few enough for an INTEGER column (longer ones: the Python parser)."""
+    return "TRY_CAST({x} AS INTEGER)", "regexp_full_match({x}, '[0-9]{1,9}')"
 
 
 def local_time():
@@ -104,12 +119,16 @@ LAYOUTS = {
         "prescription_id": identifier(), "contact_id": identifier(), "category": code(c.PRESCRIPTION_CATEGORIES),
         "referred_to": free_text(), "created_date": iso_date(), "status": code(c.PRESCRIPTION_STATUSES),
         "updated_at": instant_with_offset()}),
+    "wellbeing_calls": Layout("wellbeing_calls", c.WELLBEING_HEADER, {
+        "call_id": identifier(), "service_user_pseudonym": pseudonym("service_user"),
+        "call_started_at_utc": instant_with_offset(), "staff_id": optional_identifier(),
+        "direction": code(c.CALL_DIRECTIONS), "outcome": code(c.CALL_OUTCOMES), "duration_seconds": whole_number()}),
 }
 
 
 def layout_of(source: str, path: PurePosixPath) -> Layout | None:
-    if source == "visits":
-        return LAYOUTS["visits"]
+    if source in ("visits", "wellbeing_calls"):
+        return LAYOUTS[source]
     if source == "pathways":
         name = path.name.lower()
         return LAYOUTS["contacts"] if name.startswith("contacts") else \
@@ -147,9 +166,10 @@ class PlainFile:
 _names = itertools.count()
 
 
-def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile]) -> tuple[str, dict[str, int], dict]:
+def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile],
+          p: Pseudonymiser | None = None) -> tuple[str, dict[str, int], dict]:
     """Split, type and check `files` into a temporary table; nothing is written to the warehouse's
-    tables. Returns its name, the rows that passed by file_path, and by file_path the lines that
+    tables. `p`: the home's key, for layouts with personal fields. Returns its name, the rows that passed by file_path, and by file_path the lines that
     did not ({line_number: text}), for the Python parser."""
     name = f"_plain_{layout.table}_{next(_names)}"
     frame = pd.DataFrame({
@@ -164,6 +184,7 @@ def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile]
     values = ",\n    ".join(f"{v.replace('{x}', fields[col])} AS {col}" for col, (v, _) in layout.columns.items())
     checks = " AND ".join(f"coalesce({cond.replace('{x}', fields[col])}, false)"
                           for col, (_, cond) in layout.columns.items())
+    pads = p.hmac_pads() if p is not None else (b"", b"")
     con.register("_plain_files", frame)
     try:
         con.execute(f"""
@@ -173,12 +194,12 @@ WITH lines AS (
            unnest(generate_series(2, len(lines) + 1)) AS line_number, unnest(lines) AS line
     FROM (SELECT *, string_split(body, chr(10)) AS lines FROM _plain_files)
 ),
-split AS (SELECT *, string_split(line, ',') AS f FROM lines)
+split AS (SELECT *, string_split(line, ',') AS f FROM lines, (SELECT ?::BLOB AS ipad, ?::BLOB AS opad))
 SELECT {values},
     file_path, line_number::INTEGER AS line_number, file_sha256, loaded_at,
     len(f) = {width} AND {checks} AS ok,
     CASE WHEN NOT ok THEN line END AS line
-FROM split""")
+FROM split""", list(pads))
     finally:
         con.unregister("_plain_files")
     counts = dict(con.execute(f"SELECT file_path, count(*) FILTER (ok) FROM {name} GROUP BY 1").fetchall())
