@@ -16,7 +16,7 @@ import html
 import io
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Collection, Mapping
 from urllib.parse import quote
 
 import pandas as pd
@@ -99,8 +99,9 @@ def kpi_csv(kpi_annual: pd.DataFrame, year: str) -> str:
 def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: Path, year: str | None = None,
                      disclosure: bool = dc.DISCLOSURE_DEFAULT, category: pd.DataFrame | None = None,
                      funnel: pd.DataFrame | None = None, quality: Mapping | None = None,
-                     outcomes: Mapping | None = None) -> Path:
-    """Write out_dir/<2021-22>.html for every financial year in kpi_annual (or only `year`) and out_dir/index.html.
+                     outcomes: Mapping | None = None, only: Collection[str] | None = None) -> Path:
+    """Write out_dir/<2021-22>.html for every financial year in kpi_annual (or only `year`, or
+    only the years in `only`: dashboards.year_pages says which changed) and out_dir/index.html.
 
     Returns index.html when all years are rendered, or the chosen year's page
     when `year` is given ("2021/22" or "2021-22"). The index links the years
@@ -144,6 +145,8 @@ def render_dashboard(kpi_annual: pd.DataFrame, monthly: pd.DataFrame, out_dir: P
         if year not in years:
             raise ValueError(f"no KPIs for financial year {year}; have {years}")
     todo = years if year is None else [year]
+    if only is not None:
+        todo = [y for y in todo if y in only]
     pages = {}
     for y in todo:
         pages[y] = out_dir / f"{year_slug(y)}.html"
@@ -306,6 +309,12 @@ def _status_html(status: str | None) -> str:
     return f'<span class="status {cls}"><span aria-hidden="true">{sym}</span> {_e(words)}</span>'
 
 
+def year_quality(quality: Mapping | None, year: str) -> dict:
+    """What a year page shows of the quality summary: its year's status and notes."""
+    notes = (((quality or {}).get("years") or {}).get(year) or {}).get("notes") or []
+    return {"status": _year_status_value(quality, year), "notes": [str(n) for n in notes]}
+
+
 def _year_status_value(quality: Mapping | None, year: str) -> str | None:
     if not quality:
         return None
@@ -438,10 +447,15 @@ def _quality(quality: Mapping | None, year: str | None = None) -> str:
         return f'<p>{_status_html(None)}: no quality summary was given for this run.</p>'
     out = []
     if year is not None:
-        out.append(f"<p>Data behind {year}: {_status_html(_year_status_value(quality, year))}</p>")
-        notes = ((quality.get("years") or {}).get(year) or {}).get("notes") or []
-        if notes:
-            out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
+        # A year page shows its year's quality only: the run's summary changes with every file,
+        # and would redraw every year (dashboards.year_pages); it is on the index.
+        yq = year_quality(quality, year)
+        out.append(f"<p>Data behind {year}: {_status_html(yq['status'])}</p>")
+        if yq["notes"]:
+            out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in yq["notes"]) + "</ul>")
+        out.append('<p>The files, rows and checks of the latest run are listed on '
+                   '<a href="index.html#quality">the index of all years</a>.</p>')
+        return "".join(out)
     if "status" in quality or "summary" in quality:
         summary = f": {_e(quality['summary'])}" if quality.get("summary") else ""
         out.append(f'<p>This run: {_status_html(quality.get("status"))}{summary}</p>')

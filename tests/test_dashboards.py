@@ -471,10 +471,12 @@ def test_render_dashboard_writes_offline_controlled_pages(tmp_path, kpi_annual, 
     assert page.count("<details><summary>Data table</summary><table>") == len(figs)  # a table behind every chart
     assert 'id="def-visits"' in page and "never void" not in page  # definitions as footnotes
     assert 'id="def-contacts_booked"' in page and 'id="def-sites_open"' in page
-    # quality: files are counted exactly, rows are controlled; unknown keys listed, controlled too
-    assert _table_rows(page, "quality-sources") == [["Visits", "412", "1", "3", "10,020", "<8"]]
-    assert "<dt>rows re-read</dt><dd>15</dd>" in page
-    assert "Data behind 2021/22: " in page and "1 file quarantined" in page
+    # quality: files are counted exactly, rows are controlled; unknown keys listed, controlled too. The
+    # run's summary is on the index; a year page has its year's status (dashboards.year_pages: why)
+    assert _table_rows(idx, "quality-sources") == [["Visits", "412", "1", "3", "10,020", "<8"]]
+    assert "<dt>rows re-read</dt><dd>15</dd>" in idx and "rows re-read" not in page
+    assert "Data behind 2021/22: " in page and "1 file quarantined" in idx and "1 file quarantined" not in page
+    assert 'href="index.html#quality"' in page and _table_rows(page, "quality-sources") == []
     # visits card: previous year and since when sites were open
     assert "by 3,310 visiting members" in page and "(2020/21: 2,100)" in page
     assert "Open Peripatetic South Liverpool since May 2021; Walton since June 2021" in page

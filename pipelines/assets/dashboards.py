@@ -41,9 +41,10 @@ def read_outcome_marts(con) -> dict:
 )
 def commissioner_dashboard(context, outcomes: OutcomesResource) -> dg.MaterializeResult:
     from dashboards import disclosure as dc
-    from dashboards.page import render_dashboard
     from dashboards.quality import ledger_summary
+    from dashboards.year_pages import render_changed
     from pipelines.lib.contracts import ACTIVITY_SOURCES
+    from pipelines.lib.dbt_increments import FULL_REFRESH_TAG
     from pipelines.quality.dashboard import dashboard_quality
     from pipelines.quality.results import record_publication
 
@@ -53,13 +54,14 @@ def commissioner_dashboard(context, outcomes: OutcomesResource) -> dg.Materializ
         marts = read_marts(con)
         # only reached when every blocking check upstream passed: add the checks' warnings
         quality = dashboard_quality(con, home, context.run.run_id, base=ledger_summary(marts["ledger"], ACTIVITY_SOURCES))
-    index = render_dashboard(marts["kpi_annual"], marts["monthly"], home.dashboards, disclosure=disclosure,
-                             category=marts["category"], funnel=marts["funnel"], quality=quality,
-                             outcomes=marts["outcomes"])
+    # Only the years whose page would change are drawn again; all of them on a full refresh.
+    index, redraw = render_changed(marts, quality, disclosure, home.dashboards,
+                                   everything=context.run.tags.get(FULL_REFRESH_TAG) == "true")
     record_publication(context, home, "dashboards", path=str(index))
     return dg.MaterializeResult(metadata={
         "index": dg.MetadataValue.path(str(index)),
         "years": marts["kpi_annual"]["financial_year"].nunique(),
+        "years_redrawn": ", ".join(sorted(redraw)) or "none",
         "disclosure_control": "on" if disclosure else "OFF (internal use only)",
         "data_quality": quality["status"],
     })

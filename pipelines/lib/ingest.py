@@ -108,7 +108,7 @@ def ingest_source(
     first_path = dict(con.execute(
         "SELECT file_sha256, min(file_path) FROM ledger.files WHERE status <> 'duplicate' GROUP BY 1").fetchall())
     batch = Batch()
-    plain: dict[str, tuple[plain_csv.Layout, list[plain_csv.PlainFile]]] = {}  # by raw table
+    plain: dict[tuple, tuple[plain_csv.Layout, list[plain_csv.PlainFile]]] = {}  # by layout
     plain_rows = 0
 
     def quarantine(ledger: dict, reason: str, rows_held: int) -> None:
@@ -139,14 +139,15 @@ def ingest_source(
         by the Python parser, alone at its line number (pipelines.lib.plain_csv)."""
         nonlocal plain_rows
         for layout, waiting in plain.values():
-            name, counts, others = plain_csv.stage(con, layout, waiting)
+            name, counts, others = plain_csv.stage(con, layout, waiting, p)
             batch.staged.append((layout, name))
             for f in waiting:
                 ledger, n = f.ledger, counts[f.ledger["file_path"]]
                 rest = others.get(ledger["file_path"])
+                head = f.head or (",".join(layout.header),)
                 try:
-                    parsed = parse_file(source, plain_csv.with_only(layout.header, rest), f.rel_path, p,
-                                        loaded_at=ledger["loaded_at"]) if rest else None
+                    parsed = parse_file(source, plain_csv.with_only(head, rest or {}), f.rel_path, p,
+                                        loaded_at=ledger["loaded_at"]) if rest or f.parse_head else None
                 except Quarantine:  # e.g. a field past the CSV limit: the file is judged whole, in Python
                     con.execute(f"DELETE FROM {name} WHERE file_path = ?", [ledger["file_path"]])
                     parse_in_python(ledger, f.data, f.rel_path)
@@ -159,6 +160,14 @@ def ingest_source(
                 count_loaded(read, loaded, len(rejects))
         plain.clear()
         plain_rows = 0
+
+    def plain_file(ledger: dict, data: bytes, rel_path) -> tuple[plain_csv.Layout, plain_csv.PlainFile] | None:
+        """The file's layout and body if DuckDB can parse it (pipelines.lib.plain_csv)."""
+        if source == "zoom":
+            return plain_csv.zoom_plain(data, rel_path, p, ledger["loaded_at"], ledger)
+        layout = plain_csv.layout_of(source, rel_path)
+        body = plain_csv.plain_body(data, layout) if layout else None
+        return None if body is None else (layout, plain_csv.PlainFile(ledger, body, rel_path, data))
 
     for f in files if files is not None else discover(landing, (source,)):
         try:
@@ -184,11 +193,11 @@ def ingest_source(
             continue
         first_path[sha] = rel
         summary.new_hashes.append(sha)
-        layout = plain_csv.layout_of(source, f.rel_path) if plain_csv.ENABLED else None
-        body = plain_csv.plain_body(data, layout) if layout else None
-        if body is not None:
-            plain.setdefault(layout.table, (layout, []))[1].append(plain_csv.PlainFile(ledger, body, f.rel_path, data))
-            plain_rows += body.count("\n") + 1
+        found = plain_file(ledger, data, f.rel_path) if plain_csv.ENABLED else None
+        if found is not None:
+            layout, pf = found
+            plain.setdefault(layout.header, (layout, []))[1].append(pf)
+            plain_rows += pf.body.count("\n") + 1
             if plain_rows >= plain_csv.BATCH_ROWS:
                 flush_plain()
         else:

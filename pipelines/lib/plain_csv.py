@@ -7,14 +7,17 @@ column has a strict pattern that accepts a subset of what the Python parser acce
 (pipelines.lib.parsers) and yields the same typed value; a file with any row outside the
 strict patterns is parsed by the Python parser, alone at its own line number (with_only), so
 rejections and their reasons have one implementation. Equivalence is tested on the demo exports and the bad-input corpus
-(tests/test_plain_csv.py). Sources with personal fields (Zoom, wellbeing calls) are
-pseudonymised in Python and not handled here.
+(tests/test_plain_csv.py). Personal fields (a wellbeing call's service_user_ref) are
+pseudonymised in SQL with the home's key (pseudonym.sql_pseudonym, the same HMAC as Python's);
+as are Zoom participants' e-mails and display names: only pseudonyms reach raw.*.
+A Zoom report's head (its meeting: lines 1-4) is parsed by the Python parser, its participants
+here (zoom_plain). Prescriptions quote their free text (`referred_to`): not plain, Python's.
 """
 from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
@@ -22,7 +25,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.lib import contracts as c
-from pipelines.lib.parsers import LONDON, MAX_VALUE_CHARS, MIN_DATE, MAX_DATE, Quarantine, decode
+from pipelines.lib.parsers import LONDON, MAX_VALUE_CHARS, MIN_DATE, MAX_DATE, Quarantine, decode, parse_file
+from pipelines.lib.pseudonym import Pseudonymiser, sql_pseudonym
 
 ENABLED = os.environ.get("OUTCOMES_PLAIN_CSV", "1") != "0"  # 0: every file through the Python parser
 BATCH_ROWS = 1_000_000  # rows of plain files split in one statement
@@ -61,6 +65,53 @@ def free_text():
                                r"regexp_full_match({x}, '[A-Za-z0-9]([^\x00-\x1f\x7f]*[A-Za-z0-9.)])?')))")
 
 
+def pseudonym(kind: str):
+    """A personal value, pseudonymised: strict edges (Python's strip() changes nothing), no
+    control characters, within the length limit; empty gives no pseudonym, as in Python."""
+    return sql_pseudonym(kind, "{x}"), (f"({{x}} = '' OR (strlen({{x}}) <= {MAX_VALUE_CHARS} AND "
+                                        r"regexp_full_match({x}, '[A-Za-z0-9]([^\x00-\x1f\x7f]*[A-Za-z0-9])?')))")
+
+
+def email_pseudonym():
+    """An e-mail as Python's email_parts takes it: ASCII, one @, lower-cased; empty: none."""
+    return sql_pseudonym("email", "lower({x})"), (f"strlen({{x}}) <= {MAX_VALUE_CHARS} AND "
+                                                  "regexp_full_match({x}, '([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+)?')")
+
+
+def email_domain():
+    return "CASE WHEN {x} <> '' THEN lower(split_part({x}, '@', 2)) END", "true"
+
+
+def display_name_pseudonym():
+    """parsers.display_name_key on plain names: words of ASCII letters, digits, dots and hyphens
+    apart by one space, then at most one parenthesised original name (dropped), lower-cased."""
+    key = r"lower(regexp_replace({x}, ' \([^()]*\)$', ''))"
+    return sql_pseudonym("name", key), (f"strlen({{x}}) <= {MAX_VALUE_CHARS} AND " +
+                                        r"regexp_full_match({x}, '([A-Za-z][A-Za-z0-9.-]*( [A-Za-z0-9.-]+)*( \([A-Za-z0-9. -]*\))?)?')")
+
+
+def zoom_time():
+    """Zoom's `MM/DD/YYYY hh:mm:ss AM/PM` written exactly so, or empty; London time, not after the
+    file was loaded."""
+    fmt = "'%m/%d/%Y %I:%M:%S %p'"
+    value = f"try_strptime({{x}}, {fmt})"
+    return f"CASE WHEN {{x}} <> '' THEN {value} END", (
+        f"({{x}} = '' OR (strftime({value}, {fmt}) = {{x}} AND year({value}) {YEARS} AND {value} <= loaded_london))")
+
+
+def optional_whole_number():
+    return "TRY_CAST(nullif({x}, '') AS INTEGER)", "regexp_full_match({x}, '([0-9]{1,9})?')"
+
+
+def guest():
+    return "CASE lower({x}) WHEN 'yes' THEN true WHEN 'no' THEN false END", "regexp_full_match({x}, '([Yy][Ee][Ss]|[Nn][Oo])?')"
+
+
+def whole_number():
+    """Digits only, few enough for an INTEGER column (longer ones: the Python parser)."""
+    return "TRY_CAST({x} AS INTEGER)", "regexp_full_match({x}, '[0-9]{1,9}')"
+
+
 def local_time():
     """`YYYY-MM-DD HH:MM[:SS]`, London time, not after the file was loaded (in London time)."""
     value = "coalesce(try_strptime({x}, '%Y-%m-%d %H:%M:%S'), try_strptime({x}, '%Y-%m-%d %H:%M'))"
@@ -84,11 +135,18 @@ def instant_with_offset():
                    f"AND {value} <= loaded_at")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Layout:
     table: str
     header: tuple[str, ...]
     columns: dict[str, tuple[str, str]]  # raw table column -> (value, condition), in header order
+    # Zoom: a raw column may read another header field than its position's ({x} is that field),
+    # per-file values (the meeting's) are columns of their own, a row may have more fields than
+    # the contract's (as the Python parser allows), and may need a condition over several fields.
+    reads: dict[str, str] | None = None  # raw column -> the header field it reads
+    per_file: dict[str, str] | None = None  # raw column -> SQL over the file's own values
+    extra_fields: bool = False
+    row_check: str = "true"  # over {Header Field} placeholders
 
 
 LAYOUTS = {
@@ -104,12 +162,37 @@ LAYOUTS = {
         "prescription_id": identifier(), "contact_id": identifier(), "category": code(c.PRESCRIPTION_CATEGORIES),
         "referred_to": free_text(), "created_date": iso_date(), "status": code(c.PRESCRIPTION_STATUSES),
         "updated_at": instant_with_offset()}),
+    "wellbeing_calls": Layout("wellbeing_calls", c.WELLBEING_HEADER, {
+        "call_id": identifier(), "service_user_pseudonym": pseudonym("service_user"),
+        "call_started_at_utc": instant_with_offset(), "staff_id": optional_identifier(),
+        "direction": code(c.CALL_DIRECTIONS), "outcome": code(c.CALL_OUTCOMES), "duration_seconds": whole_number()}),
+}
+ZOOM_PARTICIPANTS = {"email_pseudonym": email_pseudonym(), "email_domain": email_domain(),
+                     "name_pseudonym": display_name_pseudonym()}
+ZOOM_READS = {"email_pseudonym": "User Email", "email_domain": "User Email", "name_pseudonym": "Name (Original Name)"}
+ZOOM_COLUMNS = {*c.ZOOM_PER_JOIN_HEADER, *c.ZOOM_UNIQUE_USERS_HEADER}
+ZOOM_ROW = "NOT ({User Email} = '' AND {Name (Original Name)} = '')"  # someone must be identifiable
+ZOOM_LAYOUTS = {
+    "per_join": Layout(
+        "zoom_participants", c.ZOOM_PER_JOIN_HEADER,
+        {**ZOOM_PARTICIPANTS, "join_time": zoom_time(), "leave_time": zoom_time(),
+         "duration_minutes": optional_whole_number(), "guest": guest()},
+        reads={**ZOOM_READS, "join_time": "Join Time", "leave_time": "Leave Time",
+               "duration_minutes": "Duration (Minutes)", "guest": "Guest"},
+        per_file={"meeting_id": "meeting_id", "start_time": "start_time"}, extra_fields=True, row_check=ZOOM_ROW),
+    "unique_users": Layout(
+        "zoom_participants", c.ZOOM_UNIQUE_USERS_HEADER,
+        {**ZOOM_PARTICIPANTS, "duration_minutes": optional_whole_number(), "guest": guest()},
+        reads={**ZOOM_READS, "duration_minutes": "Total Duration (Minutes)", "guest": "Guest"},
+        per_file={"meeting_id": "meeting_id", "start_time": "start_time", "join_time": "NULL::TIMESTAMP",
+                  "leave_time": "NULL::TIMESTAMP"}, extra_fields=True, row_check=ZOOM_ROW),
 }
 
 
 def layout_of(source: str, path: PurePosixPath) -> Layout | None:
-    if source == "visits":
-        return LAYOUTS["visits"]
+    """The layout of a file without a block structure; Zoom's: zoom_plain."""
+    if source in ("visits", "wellbeing_calls"):
+        return LAYOUTS[source]
     if source == "pathways":
         name = path.name.lower()
         return LAYOUTS["contacts"] if name.startswith("contacts") else \
@@ -142,14 +225,57 @@ class PlainFile:
     body: str
     rel_path: PurePosixPath
     data: bytes  # the file, should it have to be judged whole by the Python parser
+    head: tuple[str, ...] = ()  # the lines before the body (default: the layout's header)
+    per_file: dict = field(default_factory=dict)  # the values of the layout's per-file columns
+    parse_head: bool = False  # the Python parser reads the head too (Zoom's meeting row)
+
+
+def zoom_plain(data: bytes, rel_path: PurePosixPath, p: Pseudonymiser, loaded_at: datetime,
+               ledger: dict) -> tuple[Layout, PlainFile] | None:
+    """A Zoom report is plain when it has no quotes, line 3 is blank (or commas) and line 4 is a
+    participant header starting with one form's contract columns (other columns may follow),
+    and participants follow. The head (lines 1-4: the meeting) is parsed by the Python parser
+    alone, so a bad one is judged as the whole file would be; the participants in DuckDB, any
+    number of fields at or past the contract's columns (extra columns are allowed)."""
+    try:
+        text = decode(data)
+    except Quarantine:
+        return None
+    if '"' in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if len(lines) < 5 or lines[2].replace(",", "").strip():
+        return None
+    names = lines[3].split(",")
+    form = next((f for f, lay in ZOOM_LAYOUTS.items() if tuple(names[:len(lay.header)]) == lay.header), None)
+    if form is None or set(names[len(ZOOM_LAYOUTS[form].header):]) & ZOOM_COLUMNS:
+        return None  # a contract column twice, or the other form's: the Python parser's to judge
+    head = tuple(lines[:4])
+    try:
+        parsed = parse_file("zoom", "\n".join(head).encode(), rel_path, p, loaded_at=loaded_at)
+    except Quarantine:
+        return None
+    meeting = parsed.tables["zoom_meetings"][0]
+    if meeting["participant_form"] != form:
+        return None
+    return ZOOM_LAYOUTS[form], PlainFile(ledger, "\n".join(lines[4:]), rel_path, data, head=head,
+                                         per_file={"meeting_id": meeting["meeting_id"],
+                                                   "start_time": meeting["start_time"]}, parse_head=True)
 
 
 _names = itertools.count()
 
 
-def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile]) -> tuple[str, dict[str, int], dict]:
+def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile],
+          p: Pseudonymiser | None = None) -> tuple[str, dict[str, int], dict]:
     """Split, type and check `files` into a temporary table; nothing is written to the warehouse's
-    tables. Returns its name, the rows that passed by file_path, and by file_path the lines that
+    tables. `p`: the home's key, for layouts with personal fields. Returns its name, the rows that passed by file_path, and by file_path the lines that
     did not ({line_number: text}), for the Python parser."""
     name = f"_plain_{layout.table}_{next(_names)}"
     frame = pd.DataFrame({
@@ -157,28 +283,38 @@ def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile]
         "file_sha256": [f.ledger["file_sha256"] for f in files],
         "loaded_at": [f.ledger["loaded_at"] for f in files],
         "loaded_london": [london(f.ledger["loaded_at"]) for f in files],
+        "first_line": [len(f.head) + 1 if f.head else 2 for f in files],
         "body": [f.body for f in files],
+        **{k: [f.per_file[k] for f in files] for k in sorted({k for f in files for k in f.per_file})},
     })
     width = len(layout.header)
-    fields = {col: f"f[{i + 1}]" for i, col in enumerate(layout.columns)}
-    values = ",\n    ".join(f"{v.replace('{x}', fields[col])} AS {col}" for col, (v, _) in layout.columns.items())
+    position = {h: f"f[{i + 1}]" for i, h in enumerate(layout.header)}
+    fields = {col: position[(layout.reads or {}).get(col, layout.header[i] if i < width else "")]
+              for i, col in enumerate(layout.columns)}
+    values = ",\n    ".join([f"{v.replace('{x}', fields[col])} AS {col}" for col, (v, _) in layout.columns.items()]
+                              + [f"{v} AS {col}" for col, v in (layout.per_file or {}).items()])
     checks = " AND ".join(f"coalesce({cond.replace('{x}', fields[col])}, false)"
                           for col, (_, cond) in layout.columns.items())
+    row_check = layout.row_check
+    for h, f in position.items():
+        row_check = row_check.replace("{" + h + "}", f)
+    shape = f"len(f) >= {width}" if layout.extra_fields else f"len(f) = {width}"
+    pads = p.hmac_pads() if p is not None else (b"", b"")
     con.register("_plain_files", frame)
     try:
         con.execute(f"""
 CREATE TEMP TABLE {name} AS
 WITH lines AS (
-    SELECT file_path, file_sha256, loaded_at, loaded_london,
-           unnest(generate_series(2, len(lines) + 1)) AS line_number, unnest(lines) AS line
+    SELECT * EXCLUDE (body, lines, first_line),
+           unnest(generate_series(first_line, first_line + len(lines) - 1)) AS line_number, unnest(lines) AS line
     FROM (SELECT *, string_split(body, chr(10)) AS lines FROM _plain_files)
 ),
-split AS (SELECT *, string_split(line, ',') AS f FROM lines)
+split AS (SELECT *, string_split(line, ',') AS f FROM lines, (SELECT ?::BLOB AS ipad, ?::BLOB AS opad))
 SELECT {values},
     file_path, line_number::INTEGER AS line_number, file_sha256, loaded_at,
-    len(f) = {width} AND {checks} AS ok,
+    ({shape}) AND {checks} AND coalesce({row_check}, false) AS ok,
     CASE WHEN NOT ok THEN line END AS line
-FROM split""")
+FROM split""", list(pads))
     finally:
         con.unregister("_plain_files")
     counts = dict(con.execute(f"SELECT file_path, count(*) FILTER (ok) FROM {name} GROUP BY 1").fetchall())
@@ -188,11 +324,12 @@ FROM split""")
     return name, counts, others
 
 
-def with_only(header: tuple[str, ...], lines: dict[int, str]) -> bytes:
-    """A file of `lines` at their own line numbers, every other line blank: what the Python
-    parser makes of it is what it makes of those lines in the whole plain file (each line one
-    record, no state between records, blank lines skipped but counted)."""
-    out = [",".join(header)] + [""] * (max(lines) - 1)
+def with_only(head: tuple[str, ...], lines: dict[int, str]) -> bytes:
+    """A file of its head (the header line, or Zoom's four lines) and `lines` at their own line
+    numbers, every other line blank: what the Python parser makes of it is what it makes of
+    those lines in the whole plain file (each line one record, no state between records, blank
+    lines skipped but counted)."""
+    out = list(head) + [""] * (max(lines, default=0) - len(head))
     for number, line in lines.items():
         out[number - 1] = line
     return "\n".join(out).encode()

@@ -16,6 +16,9 @@ PSEUDONYM_HEX_CHARS = 16
 KEY_BYTES = 32
 
 
+HMAC_BLOCK = 64  # bytes: SHA-256's block size
+
+
 class SecretMissing(RuntimeError):
     pass
 
@@ -92,5 +95,22 @@ class Pseudonymiser:
         digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
         return digest[:PSEUDONYM_HEX_CHARS]
 
+    def hmac_pads(self) -> tuple[bytes, bytes]:
+        """The key XOR HMAC's inner and outer pads (RFC 2104, SHA-256's 64-byte block), for
+        pseudonyms computed in SQL (sql_pseudonym); as secret as the key itself."""
+        key = self._key if len(self._key) <= HMAC_BLOCK else hashlib.sha256(self._key).digest()
+        key = key.ljust(HMAC_BLOCK, b"\0")
+        return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
     def __repr__(self) -> str:  # never show the key in logs
         return "Pseudonymiser(<key hidden>)"
+
+
+def sql_pseudonym(kind: str, value_sql: str, ipad_sql: str = "ipad", opad_sql: str = "opad") -> str:
+    """DuckDB SQL for `Pseudonymiser.pseudonym(kind, value)` of an already normalised VARCHAR:
+    HMAC-SHA256 = sha256(opad || sha256(ipad || message)), the pads being BLOBs from hmac_pads
+    (bound as parameters, never written into SQL text). Equal to the Python HMAC
+    (tests/test_pseudonym_sql.py)."""
+    message = f"encode('{kind}:' || {value_sql})"
+    inner = f"unhex(sha256({ipad_sql} || {message}))"
+    return (f"CASE WHEN {value_sql} <> '' THEN left(sha256({opad_sql} || {inner}), {PSEUDONYM_HEX_CHARS}) END")

@@ -14,7 +14,7 @@ from typing import Iterator
 import duckdb
 
 # DuckDB takes 80% of RAM by default; a bounded memory spills to disk instead (docs/performance.md).
-# dbt's connections keep DuckDB's default (OUTCOMES_DBT_MEMORY_LIMIT, dbt_project/profiles.yml).
+# dbt's connections have their own limit (OUTCOMES_DBT_MEMORY_LIMIT, 512MB: dbt_project/profiles.yml).
 MEMORY_LIMIT = os.environ.get("OUTCOMES_DUCKDB_MEMORY_LIMIT", "1GB")
 
 LINEAGE = "file_path VARCHAR NOT NULL, line_number INTEGER NOT NULL, file_sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL"
