@@ -184,7 +184,7 @@ def ingest_source(
             continue
         first_path[sha] = rel
         summary.new_hashes.append(sha)
-        layout = plain_csv.layout_of(source, f.rel_path) if plain_csv.ENABLED else None
+        layout = plain_csv.layout_of(source, f.rel_path) if plain_csv.enabled() else None
         body = plain_csv.plain_body(data, layout) if layout else None
         if body is not None:
             plain.setdefault(layout.table, (layout, []))[1].append(plain_csv.PlainFile(ledger, body, f.rel_path, data))
