@@ -141,13 +141,16 @@ def test_the_parent_pid_is_not_passed_on_to_the_program(tmp_path):
 
 
 def test_every_dbt_we_start_goes_through_the_guard():
-    from pipelines.resources import dbt_resource
+    from pipelines.resources import dbt_resource, guarded
 
     guard = Path(sys.executable).with_name("outcomes-dbt")
     assert guard.exists(), "the outcomes-dbt entry point is missing: run `make setup`"
     assert dbt_executable() == guard and dbt_resource().dbt_executable == str(guard)
     assert dbt_guard.real_dbt() == Path(sys.executable).with_name("dbt")
     assert dbt_command("parse")[:2] == [str(guard), f"--parent-pid={os.getpid()}"]
+    # the dbt asset's resource: the pid is the guard's first argument (global flags come first)
+    per_call = guarded(dbt_resource())
+    assert per_call.dbt_executable == str(guard) and per_call.global_config_flags[0] == f"--parent-pid={os.getpid()}"
 
 
 def test_version_probe_answers_offline(monkeypatch, capsys):

@@ -1,6 +1,6 @@
 """Run manifests: what every run saw, ran and produced, under <home>/runs/<run_id>.json.
 
-`outcomes run`, `outcomes demo` and `outcomes watch` write one after each run (pipelines.cli
+`outcomes run`, `outcomes demo` and `outcomes watch` write one after each run (pipelines.runner
 finish_run calls record_run). A manifest holds the run id (the Dagster run id), the time, the
 code version (git commit, else the package version), the dbt project fingerprint, a check value of
 the pseudonymisation key (never the key), every file in scope (ledger.files: path, SHA-256,
