@@ -43,11 +43,15 @@ browser:
 # `exec`: make passes a SIGTERM on to its child, which must be dagster itself; a shell in between
 # died and left dagster's webserver, daemon and code servers running (docs/orchestration.md).
 # `make dev DEV_HOME=... DEV_PORT=...`: another Dagster home and port (tests/test_dev_shutdown.py).
+# The code location reads the home and landing from OUTCOMES_HOME and OUTCOMES_LANDING
+# (pipelines/definitions.py): by default the demo's, `.outcomes` and `.outcomes/landing`.
 dev: DEV_HOME ?= $(CURDIR)/.outcomes/dagster
+dev: OUTCOMES_HOME ?= $(CURDIR)/.outcomes
+dev: OUTCOMES_LANDING ?= $(OUTCOMES_HOME)/landing
 dev: setup
 	mkdir -p $(DEV_HOME)
-	test -f $(DEV_HOME)/dagster.yaml || $(BIN)/python -c "from pipelines.cli import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > $(DEV_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DEV_HOME) exec $(BIN)/dagster dev -w workspace.yaml $(if $(DEV_PORT),--port $(DEV_PORT))
+	test -f $(DEV_HOME)/dagster.yaml || $(BIN)/python -c "from pipelines.runner import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > $(DEV_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DEV_HOME) OUTCOMES_HOME=$(OUTCOMES_HOME) OUTCOMES_LANDING=$(OUTCOMES_LANDING) exec $(BIN)/dagster dev -w workspace.yaml $(if $(DEV_PORT),--port $(DEV_PORT))
 
 clean:
 	rm -rf .outcomes dbt_project/target dbt_project/logs

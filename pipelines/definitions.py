@@ -1,31 +1,14 @@
-"""All Dagster definitions, assembled in one place from the per-domain modules."""
-import os
+"""The code location of `dagster dev` and the daemon (workspace.yaml, pyproject's [tool.dagster]).
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+The home and landing are `dg.EnvVar`s, OUTCOMES_HOME and OUTCOMES_LANDING, read when a run or a
+tick starts (`make dev` sets both, by default `.outcomes` and `.outcomes/landing`). Only entry
+points import this module: the CLI builds its own definitions (pipelines.assemble).
+"""
+import dagster as dg
 
-import dagster as dg  # noqa: E402
+from pipelines.assemble import build_definitions
+from pipelines.resources import OutcomesResource
 
-from pipelines.assets.dashboards import commissioner_dashboard  # noqa: E402
-from pipelines.assets.dbt import dbt_models  # noqa: E402
-from pipelines.assets.published import published_kpi_annual  # noqa: E402
-from pipelines.assets.raw import raw_assets  # noqa: E402
-from pipelines.audit.assets import audit_lineage  # noqa: E402
-from pipelines.checks.gate_checks import gate_checks  # noqa: E402
-from pipelines.checks.ge_checks import ge_checks  # noqa: E402
-from pipelines.checks.raw_checks import raw_checks  # noqa: E402
-from pipelines.checks.warning_checks import warning_checks  # noqa: E402
-from pipelines.jobs import close_year, refresh_all  # noqa: E402
-from pipelines.resources import OutcomesResource, dbt_resource  # noqa: E402
-from pipelines.schedules import schedules  # noqa: E402
-from pipelines.sensors import sensors  # noqa: E402
+HOME_ENV, LANDING_ENV = "OUTCOMES_HOME", "OUTCOMES_LANDING"
 
-defs = dg.Definitions(
-    assets=[*raw_assets, dbt_models, commissioner_dashboard, audit_lineage, published_kpi_annual],
-    asset_checks=[*raw_checks, *ge_checks, *warning_checks, *gate_checks],
-    jobs=[refresh_all, close_year],
-    schedules=schedules,
-    sensors=sensors,
-    resources={"outcomes": OutcomesResource(), "dbt": dbt_resource()},
-    executor=dg.in_process_executor,
-)
+defs = build_definitions(OutcomesResource(home=dg.EnvVar(HOME_ENV), landing=dg.EnvVar(LANDING_ENV)))

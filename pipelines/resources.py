@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.lib import warehouse
+from pipelines.lib.dbt_guard import parent_pid_arg
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
@@ -15,8 +16,10 @@ from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
 
 
 class OutcomesResource(dg.ConfigurableResource):
-    """The home folder (state) and landing root (raw exports). Empty = from the environment
-    (OUTCOMES_HOME, OUTCOMES_LANDING), else `.outcomes` and `<home>/landing`."""
+    """The home folder (state) and landing root (raw exports), given explicitly: by the CLI
+    (pipelines.runner), or as `dg.EnvVar`s read when a run or tick starts (pipelines.definitions,
+    the code location of `dagster dev` and the daemon). Empty home = `Home.resolve()`
+    ($OUTCOMES_HOME, else `.outcomes`); empty landing = `<home>/landing`."""
 
     home: str = ""
     landing: str = ""
@@ -27,8 +30,7 @@ class OutcomesResource(dg.ConfigurableResource):
 
     @property
     def landing_dir(self) -> Path:
-        import os
-        return Path(self.landing or os.environ.get("OUTCOMES_LANDING") or self.home_dir.default_landing).resolve()
+        return Path(self.landing or self.home_dir.default_landing).resolve()
 
     def pseudonymiser(self) -> Pseudonymiser:
         home = self.home_dir
@@ -52,3 +54,13 @@ def dbt_resource() -> DbtCliResource:
     `outcomes-dbt`, which dies with the run's process (pipelines/lib/dbt_guard.py)."""
     return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
                           dbt_executable=str(dbt_executable()))
+
+
+def guarded(dbt: DbtCliResource) -> DbtCliResource:
+    """`dbt` for one call from this process: `outcomes-dbt` is told our pid as its first argument
+    (global flags come first on DbtCliResource's command line), so that it can tell whether we
+    died before it started (pipelines/lib/dbt_guard.py). Made in the asset body: the pid is the
+    run's process, not the one that built the definitions."""
+    return DbtCliResource(project_dir=dbt.project_dir, profiles_dir=dbt.profiles_dir, profile=dbt.profile,
+                          target=dbt.target, dbt_executable=dbt.dbt_executable, state_path=dbt.state_path,
+                          global_config_flags=[parent_pid_arg(), *dbt.global_config_flags])

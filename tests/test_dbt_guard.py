@@ -16,25 +16,24 @@ from pathlib import Path
 import pytest
 
 from pipelines.lib import dbt_guard
-from pipelines.lib.dbt_project import dbt_env, dbt_executable
+from pipelines.lib.dbt_project import dbt_command, dbt_executable
 from tests.support import REPO, process_alive, process_cmdline
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 
-GUARDED = ("from pipelines.lib.dbt_guard import exec_with_parent_death; "
-           "exec_with_parent_death(['/bin/sleep', '60'])")
+GUARDED = ("import sys; from pipelines.lib.dbt_guard import exec_with_parent_death, split_parent_pid; "
+           "exec_with_parent_death(['/bin/sleep', '60'], split_parent_pid(sys.argv[1:])[0])")
 
 # A parent that starts the child (guarded or not, from its main thread or a thread that ends),
 # prints the child's pid and then waits to be killed.
 PARENT = """
     import os, subprocess, sys, threading, time
     guarded, in_thread = sys.argv[1] == "guarded", sys.argv[2] == "thread"
-    env = {**os.environ, "OUTCOMES_DBT_PARENT_PID": str(os.getpid())}
-    cmd = [sys.executable, "-c", sys.argv[3]] if guarded else ["/bin/sleep", "60"]
+    cmd = [sys.executable, "-c", sys.argv[3], f"--parent-pid={os.getpid()}"] if guarded else ["/bin/sleep", "60"]
     kids = []
 
     def start():
-        kids.append(subprocess.Popen(cmd, env=env))
+        kids.append(subprocess.Popen(cmd))
         deadline = time.monotonic() + 30  # until the guard has set up and exec'd the program
         while time.monotonic() < deadline and not open(f"/proc/{kids[0].pid}/cmdline", "rb").read().startswith(b"/bin/sleep"):
             time.sleep(0.02)
@@ -114,35 +113,44 @@ def test_the_signal_comes_when_the_forking_thread_ends():
 def test_a_parent_gone_before_the_guard_started_means_no_program(tmp_path):
     """The race: the parent died between fork and prctl. The expected parent is not ours."""
     marker = tmp_path / "ran"
-    code = (f"from pipelines.lib.dbt_guard import exec_with_parent_death; "
-            f"exec_with_parent_death(['/usr/bin/touch', {str(marker)!r}])")
-    env = {**os.environ, "PYTHONPATH": str(REPO), dbt_guard.PARENT_PID_ENV: "1"}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    code = (f"import sys; from pipelines.lib.dbt_guard import exec_with_parent_death, split_parent_pid; "
+            f"exec_with_parent_death(['/usr/bin/touch', {str(marker)!r}], split_parent_pid(sys.argv[1:])[0])")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", code, "--parent-pid=1"], cwd=REPO, env=env, capture_output=True,
+                          text=True)
     assert proc.returncode == 1 and "ended before dbt started" in proc.stderr
     assert not marker.exists()
-    env[dbt_guard.PARENT_PID_ENV] = str(os.getpid())  # the right parent: it runs
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    # the right parent: it runs
+    proc = subprocess.run([sys.executable, "-c", code, f"--parent-pid={os.getpid()}"], cwd=REPO, env=env,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert marker.exists()
 
 
-def test_the_parent_pid_is_not_passed_on_to_the_program():
-    code = ("from pipelines.lib.dbt_guard import exec_with_parent_death; "
-            "exec_with_parent_death(['/usr/bin/env'])")
-    env = {**os.environ, "PYTHONPATH": str(REPO), dbt_guard.PARENT_PID_ENV: str(os.getpid())}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+def test_the_parent_pid_is_not_passed_on_to_the_program(tmp_path):
+    """The guard takes its own first argument away: dbt gets exactly the rest."""
+    echo = tmp_path / "dbt"
+    echo.write_text("#!/bin/sh\necho \"$@\"\n")
+    echo.chmod(0o755)
+    code = (f"import sys; from pathlib import Path; from pipelines.lib import dbt_guard; "
+            f"dbt_guard.real_dbt = lambda: Path({str(echo)!r}); dbt_guard.main()")
+    out = subprocess.run([sys.executable, "-c", code, f"--parent-pid={os.getpid()}", "build", "--vars", "{}"],
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
                          check=True).stdout
-    assert dbt_guard.PARENT_PID_ENV not in out
+    assert out == "build --vars {}\n"
 
 
 def test_every_dbt_we_start_goes_through_the_guard():
-    from pipelines.resources import dbt_resource
+    from pipelines.resources import dbt_resource, guarded
 
     guard = Path(sys.executable).with_name("outcomes-dbt")
     assert guard.exists(), "the outcomes-dbt entry point is missing: run `make setup`"
     assert dbt_executable() == guard and dbt_resource().dbt_executable == str(guard)
     assert dbt_guard.real_dbt() == Path(sys.executable).with_name("dbt")
-    assert dbt_env(Path("/x.duckdb"))[dbt_guard.PARENT_PID_ENV] == str(os.getpid())
+    assert dbt_command("parse")[:2] == [str(guard), f"--parent-pid={os.getpid()}"]
+    # the dbt asset's resource: the pid is the guard's first argument (global flags come first)
+    per_call = guarded(dbt_resource())
+    assert per_call.dbt_executable == str(guard) and per_call.global_config_flags[0] == f"--parent-pid={os.getpid()}"
 
 
 def test_version_probe_answers_offline(monkeypatch, capsys):

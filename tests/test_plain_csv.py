@@ -24,7 +24,7 @@ EXCLUDE = {"ledger.files": " EXCLUDE (loaded_at, run_id)", "ledger.rejected_rows
 
 
 def load(landing: Path, warehouse: Path, monkeypatch, *, plain: bool) -> None:
-    monkeypatch.setattr(plain_csv, "ENABLED", plain)
+    monkeypatch.setenv(plain_csv.ENABLED_ENV, "1" if plain else "0")
     with connect(warehouse) as con:
         for source in SOURCES:
             ingest.ingest_source(con, landing, source, P)

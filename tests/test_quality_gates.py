@@ -303,7 +303,7 @@ PARTIAL_RUN = """
 import sys
 import dagster as dg
 from pathlib import Path
-from pipelines.cli import finish_run, run_pipeline
+from pipelines.runner import finish_run, run_pipeline
 from pipelines.lib.home import Home
 from pipelines.lib.dbt_project import prepare_manifest
 prepare_manifest()

@@ -110,7 +110,7 @@ def test_two_runs_creating_the_key_of_a_new_home_at_once_agree(tmp_path):
 
 @pytest.mark.slow
 def test_dagster_job_and_cli_run_at_once_on_one_home(tmp_path):
-    from pipelines.cli import DAGSTER_YAML
+    from pipelines.runner import DAGSTER_YAML
     from pipelines.demo.generator import write_demo_landing
 
     landing, home = tmp_path / "landing", tmp_path / "home"

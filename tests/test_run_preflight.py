@@ -47,7 +47,7 @@ def test_a_damaged_key_is_refused_before_the_job_starts(home_with_data, text):
 
 
 def test_a_new_home_needs_no_key(tmp_path):
-    from pipelines.cli import check_key
+    from pipelines.runner import check_key
     from pipelines.lib.home import Home
 
     check_key(Home.resolve(tmp_path / "new"))  # the run creates it

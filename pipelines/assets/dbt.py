@@ -3,16 +3,15 @@
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.lib import warehouse
-from pipelines.lib.dbt_guard import PARENT_PID_ENV
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_vars, project_fingerprint
 from pipelines.quality.results import record_dbt_events
-from pipelines.resources import OutcomesResource
+from pipelines.resources import OutcomesResource, guarded
 
 
 class OutcomesTranslator(DagsterDbtTranslator):
@@ -54,27 +53,29 @@ def load_manifest():
     return MANIFEST_PATH
 
 
-@dbt_assets(manifest=load_manifest(), exclude=NOT_IN_PIPELINE, dagster_dbt_translator=TRANSLATOR)
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: OutcomesResource):
-    import os
+def build_dbt_models() -> AssetsDefinition:
+    """The dbt models as one multi-asset, from the manifest `outcomes prepare` wrote: read here,
+    when the definitions are built (pipelines.assemble), never when this module is imported."""
 
-    home = outcomes.home_dir
-    os.environ["OUTCOMES_WAREHOUSE"] = str(home.warehouse)
-    # DbtCliResource starts `outcomes-dbt` with os.environ: the guard checks that this process,
-    # its parent, is still alive once it will be killed with it (pipelines/lib/dbt_guard.py).
-    # dbt is started and streamed to the end in this thread, as the guard needs.
-    os.environ[PARENT_PID_ENV] = str(os.getpid())
-    with warehouse_lock(home.warehouse, exclusive=True):
-        # incremental models take in the files loaded since the last build (lib/dbt_increments.py)
-        project, variables = project_fingerprint(), dbt_vars()
-        with warehouse.connect(home.warehouse) as con:
-            plan = plan_build(con, project, variables, context.run.tags.get(FULL_REFRESH_TAG) == "true")
-        context.log.info(plan.describe())
-        args = build_args(changed_files=None if plan.full_refresh else plan.changed_files,
-                          full_refresh=plan.full_refresh)
-        # each dbt test's result is also recorded for the quality report (pipelines.quality)
-        yield from record_dbt_events(context, home, dbt.cli(args, context=context,
-                                                            target_path=home.dbt_target).stream(), home.dbt_target)
-        models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
-        with warehouse.connect(home.warehouse) as con:
-            record_build(con, plan, project, variables, models)
+    @dbt_assets(manifest=load_manifest(), exclude=NOT_IN_PIPELINE, dagster_dbt_translator=TRANSLATOR)
+    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: OutcomesResource):
+        home = outcomes.home_dir
+        with warehouse_lock(home.warehouse, exclusive=True):
+            # incremental models take in the files loaded since the last build (lib/dbt_increments.py)
+            project, variables = project_fingerprint(), dbt_vars()
+            with warehouse.connect(home.warehouse) as con:
+                plan = plan_build(con, project, variables, context.run.tags.get(FULL_REFRESH_TAG) == "true")
+            context.log.info(plan.describe())
+            # the warehouse goes to dbt as a var (the profile reads it), not through os.environ
+            args = build_args(changed_files=None if plan.full_refresh else plan.changed_files,
+                              full_refresh=plan.full_refresh, warehouse=home.warehouse)
+            # dbt is started and streamed to the end in this thread, as the guard needs
+            # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
+            # quality report (pipelines.quality)
+            invocation = guarded(dbt).cli(args, context=context, target_path=home.dbt_target)
+            yield from record_dbt_events(context, home, invocation.stream(), home.dbt_target)
+            models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
+            with warehouse.connect(home.warehouse) as con:
+                record_build(con, plan, project, variables, models)
+
+    return dbt_models

@@ -59,7 +59,8 @@ def cmd_snapshots(args) -> int:
 def cmd_reproduce(args) -> int:
     from pipelines.audit.reproduce import render, reproduce
 
-    result = reproduce(Home.resolve(args.home), args.snapshot, landing=args.landing, scratch=args.scratch)
+    result = reproduce(Home.resolve(args.home), args.snapshot, run_pipeline=args.run_pipeline, landing=args.landing,
+                       scratch=args.scratch)
     sys.stdout.write(render(result))
     return 0 if result.matches else 1
 

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_env, dbt_executable, dbt_vars
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_command, dbt_env, dbt_vars
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 
@@ -45,12 +45,12 @@ def generate_docs(home: Home) -> Path:
     from pipelines.lib.locking import warehouse_lock
 
     target = home.root / "dbt" / "docs-target"
-    dbt = dbt_executable()  # dies with us: it reads the warehouse under our shared lock
     with tempfile.TemporaryDirectory(prefix="outcomes-docs-profile-") as profiles:
         # dbt names the database after the warehouse file's stem: attach it under that name.
         Path(profiles, "profiles.yml").write_text(PROFILE.format(alias=home.warehouse.stem))
-        cmd = [str(dbt), "docs", "generate", "--static", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-               "--profiles-dir", profiles, "--target-path", str(target), "--vars", dbt_vars()]
+        # through the guard: dbt dies with us, as it reads the warehouse under our shared lock
+        cmd = dbt_command("docs", "generate", "--static", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                          "--profiles-dir", profiles, "--target-path", str(target), "--vars", dbt_vars())
         with warehouse_lock(home.warehouse, exclusive=False):
             proc = subprocess.run(cmd, env=dbt_env(home.warehouse), capture_output=True, text=True,
                                   cwd=str(DBT_PROJECT_DIR))

@@ -1,6 +1,6 @@
 """Run manifests: what every run saw, ran and produced, under <home>/runs/<run_id>.json.
 
-`outcomes run`, `outcomes demo` and `outcomes watch` write one after each run (pipelines.cli
+`outcomes run`, `outcomes demo` and `outcomes watch` write one after each run (pipelines.runner
 finish_run calls record_run). A manifest holds the run id (the Dagster run id), the time, the
 code version (git commit, else the package version), the dbt project fingerprint, a check value of
 the pseudonymisation key (never the key), every file in scope (ledger.files: path, SHA-256,
@@ -121,11 +121,11 @@ def last_landing(home: Home) -> str | None:
 
 def build_run_manifest(home: Home, summary: dict | None = None, *, run_id: str | None = None,
                        landing: str | os.PathLike | None = None) -> dict:
-    """The manifest of a run. `summary` is pipelines.cli.summarise_run's; inside a Dagster job pass
-    run_id (the checks are then not known yet and recorded as None)."""
+    """The manifest of a run. `summary` is pipelines.runner.run_pipeline's (it names the landing
+    root); inside a Dagster job pass run_id (the checks are then not known yet and recorded as None)."""
     summary = summary or {}
     files, kpis = read_state(home)
-    landing = landing or os.environ.get("OUTCOMES_LANDING") or last_landing(home)
+    landing = landing or summary.get("landing") or os.environ.get("OUTCOMES_LANDING") or last_landing(home)
     return {
         "format": FORMAT,
         "run_id": summary.get("run_id") or run_id,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -79,10 +80,11 @@ def copy_key(src: Path, dest: Path) -> None:
         fh.write(src.read_text())
 
 
-def reproduce(home: Home, ref: str, *, landing: str | None = None, scratch: str | None = None,
-              progress=print) -> Result:
+def reproduce(home: Home, ref: str, *, run_pipeline: Callable[[Home, Path], dict], landing: str | None = None,
+              scratch: str | None = None, progress=print) -> Result:
+    """`run_pipeline(home, landing) -> summary` runs the whole job: the command layer's runner
+    (pipelines.runner), given by the CLI, which this module sits below."""
     from pipelines.audit.manifest import read_state
-    from pipelines.cli import run_pipeline
 
     snap = resolve(home, ref)
     run = snap.run_manifest()

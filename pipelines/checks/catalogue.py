@@ -12,10 +12,11 @@ import dagster as dg
 
 def check_specs() -> dict[dg.AssetCheckKey, dg.AssetCheckSpec]:
     """The spec of every check but the publication gate's own, by key."""
-    from pipelines.assets.dbt import dbt_models
-    from pipelines.checks.ge_checks import ge_checks
+    from pipelines.assets.dbt import build_dbt_models
+    from pipelines.checks.ge_checks import build_ge_checks
     from pipelines.checks.raw_checks import raw_checks
     from pipelines.checks.warning_checks import warning_checks
 
-    specs = [*dbt_models.check_specs, *(s for c in (*raw_checks, *ge_checks, *warning_checks) for s in c.check_specs)]
+    checks = (*raw_checks, *build_ge_checks(), *warning_checks)
+    specs = [*build_dbt_models().check_specs, *(s for c in checks for s in c.check_specs)]
     return {s.key: s for s in specs}

@@ -49,4 +49,6 @@ def build_ge_check(suite: Suite) -> dg.AssetChecksDefinition:
     return _check
 
 
-ge_checks = [build_ge_check(s) for s in load_suites()]
+def build_ge_checks() -> list[dg.AssetChecksDefinition]:
+    """One check per suite file, read when the definitions are built (not at import)."""
+    return [build_ge_check(s) for s in load_suites()]

@@ -31,10 +31,12 @@ dagster-dbt 0.29's sources):
 A caller that starts dbt from a short-lived worker thread would see dbt killed when that thread
 ends: run dbt there through `dbt` itself, not this guard.
 
-The race: if the parent died between fork and prctl, no signal will ever come. The parent puts
-its pid in OUTCOMES_DBT_PARENT_PID (`dbt_env()`, the dbt asset); the guard compares it with
-getppid() after prctl and exits 1 if they differ (without it, with the parent pid it saw at
-start). The variable is removed before exec, so nothing dbt starts inherits it.
+The race: if the parent died between fork and prctl, no signal will ever come. The parent gives
+its pid as the guard's first argument, `--parent-pid=N` (`parent_pid_arg()`: `dbt_command()`, and
+the dbt asset through `DbtCliResource`'s global flags, which come first on its command line; an
+argument, because the parent's own environment is not changed to pass it); the guard compares
+it with getppid() after prctl and exits 1 if they differ (without it, with the parent pid it saw
+at start). The argument is removed before exec: dbt never sees it.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ import os
 import sys
 from pathlib import Path
 
-PARENT_PID_ENV = "OUTCOMES_DBT_PARENT_PID"
+PARENT_PID_FLAG = "--parent-pid="
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -72,17 +74,32 @@ def die_with_parent(expected_parent: int | None = None) -> None:
         raise SystemExit(f"outcomes-dbt: parent process {expected} ended before dbt started; not running dbt")
 
 
-def exec_with_parent_death(argv: list[str]) -> None:
+def parent_pid_arg() -> str:
+    """The guard's first argument, given by the process that starts it: its own pid."""
+    return f"{PARENT_PID_FLAG}{os.getpid()}"
+
+
+def split_parent_pid(args: list[str]) -> tuple[int | None, list[str]]:
+    """(the parent pid given as the first argument, or None; the arguments meant for dbt)."""
+    if args and args[0].startswith(PARENT_PID_FLAG):
+        raw = args[0][len(PARENT_PID_FLAG):]
+        if not raw.isdigit():
+            raise SystemExit(f"outcomes-dbt: {args[0]!r} is not a process id")
+        return int(raw), args[1:]
+    return None, args
+
+
+def exec_with_parent_death(argv: list[str], expected_parent: int | None = None) -> None:
     """Replace this process with `argv` (argv[0] a path), killed when our parent goes."""
-    raw = os.environ.pop(PARENT_PID_ENV, "")
-    die_with_parent(int(raw) if raw.isdigit() else None)
+    die_with_parent(expected_parent)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(argv[0], argv)
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--version"]:
+    expected_parent, args = split_parent_pid(sys.argv[1:])
+    if args == ["--version"]:
         # dagster-dbt asks `dbt --version` before every invocation, and dbt's answer asks PyPI for
         # the latest release (1 s timeouts, several seconds offline): nothing at run time may use
         # the network, so answer from the installed package's metadata.
@@ -90,4 +107,4 @@ def main() -> None:
 
         print(f"Core:\n  - installed: {version('dbt-core')}")
         return
-    exec_with_parent_death([str(real_dbt()), *sys.argv[1:]])
+    exec_with_parent_death([str(real_dbt()), *args], expected_parent)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.lib.contracts import DEFAULT_STAFF_DOMAINS
-from pipelines.lib.dbt_guard import PARENT_PID_ENV, guard_executable
+from pipelines.lib.dbt_guard import guard_executable, parent_pid_arg
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -23,22 +23,29 @@ AUDIT_TRAIL_TESTS = "tag:audit_trail"  # structural tests of the audit views (db
 NOT_IN_PIPELINE = f"{UNIT_TESTS} {AUDIT_TRAIL_TESTS}"  # run by the test suite instead (one argument: a union)
 
 
-def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None) -> str:
+WAREHOUSE_VAR = "outcomes_warehouse"  # profiles.yml: the DuckDB file, else $OUTCOMES_WAREHOUSE
+
+
+def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None,
+             warehouse: Path | None = None) -> str:
     """The --vars payload: JSON is valid YAML and needs no quoting rules of its own.
-    changed_files: the raw files an incremental build takes in (macros/incremental.sql)."""
+    changed_files: the raw files an incremental build takes in (macros/incremental.sql).
+    warehouse: the DuckDB file, for the profile (so that no environment variable is set for it)."""
     payload: dict = {"staff_domains": [d.strip().lower() for d in staff_domains]}
     if changed_files is not None:
         payload["changed_files"] = list(changed_files)
+    if warehouse is not None:
+        payload[WAREHOUSE_VAR] = str(warehouse)
     return json.dumps(payload)
 
 
 def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None,
-               full_refresh: bool = False) -> list[str]:
+               full_refresh: bool = False, warehouse: Path | None = None) -> list[str]:
     """`dbt build` as the pipeline runs it: models and data tests. Unit tests and the audit views'
     structural tests run in the test suite (each audit test recomputes a view over all history);
     the --exclude is needed even with `@dbt_assets(exclude=...)`, which a subset run drops.
     Incremental models take in `changed_files` only, or everything with `full_refresh`."""
-    args = ["build", "--exclude", NOT_IN_PIPELINE, "--vars", dbt_vars(staff_domains, changed_files)]
+    args = ["build", "--exclude", NOT_IN_PIPELINE, "--vars", dbt_vars(staff_domains, changed_files, warehouse)]
     return args + ["--full-refresh"] if full_refresh else args
 
 
@@ -66,10 +73,15 @@ def dbt_executable() -> Path:
     return guard_executable()
 
 
+def dbt_command(*args: str) -> list[str]:
+    """A dbt command line started by this process: the guard, told our pid (see dbt_guard)."""
+    return [str(dbt_executable()), parent_pid_arg(), *args]
+
+
 def dbt_env(warehouse: Path) -> dict[str, str]:
-    """The environment of a dbt subprocess started by this process (its pid: see dbt_guard)."""
+    """The environment of a dbt subprocess (given to it; this process's own is not changed)."""
     return {**os.environ, "OUTCOMES_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", PARENT_PID_ENV: str(os.getpid())}
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def project_fingerprint() -> str:
@@ -93,7 +105,7 @@ def prepare_manifest(force: bool = False) -> Path:
         fingerprint = project_fingerprint()
         # --no-partial-parse: a partial parse was seen to drop a singular test's `meta` (its Dagster
         # asset check vanished); a whole parse costs a few seconds, once per project change.
-        cmd = [str(dbt_executable()), "parse", "--quiet", "--no-partial-parse", *base_args(DBT_PROJECT_DIR / "target")]
+        cmd = dbt_command("parse", "--quiet", "--no-partial-parse", *base_args(DBT_PROJECT_DIR / "target"))
         proc = subprocess.run(cmd, env=dbt_env(Path("/nonexistent/parse-only.duckdb")),
                               capture_output=True, text=True)
         if proc.returncode != 0:

@@ -193,7 +193,7 @@ def ingest_source(
             continue
         first_path[sha] = rel
         summary.new_hashes.append(sha)
-        found = plain_file(ledger, data, f.rel_path) if plain_csv.ENABLED else None
+        found = plain_file(ledger, data, f.rel_path) if plain_csv.enabled() else None
         if found is not None:
             layout, pf = found
             plain.setdefault(layout.header, (layout, []))[1].append(pf)

@@ -14,7 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-DEFAULT_TIMEOUT_S = float(os.environ.get("OUTCOMES_LOCK_TIMEOUT", "1800"))
+DEFAULT_TIMEOUT_S = 1800.0
+TIMEOUT_ENV = "OUTCOMES_LOCK_TIMEOUT"
+
+
+def lock_timeout() -> float:
+    """Seconds a waiter waits for the warehouse, read when a lock is taken (not frozen at import)."""
+    return float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
 
 
 class LockTimeout(RuntimeError):
@@ -22,7 +28,8 @@ class LockTimeout(RuntimeError):
 
 
 @contextmanager
-def warehouse_lock(warehouse: Path, *, exclusive: bool, timeout: float = DEFAULT_TIMEOUT_S) -> Iterator[None]:
+def warehouse_lock(warehouse: Path, *, exclusive: bool, timeout: float | None = None) -> Iterator[None]:
+    timeout = lock_timeout() if timeout is None else timeout
     lock_path = warehouse.with_suffix(".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -28,7 +28,14 @@ from pipelines.lib import contracts as c
 from pipelines.lib.parsers import LONDON, MAX_VALUE_CHARS, MIN_DATE, MAX_DATE, Quarantine, decode, parse_file
 from pipelines.lib.pseudonym import Pseudonymiser, sql_pseudonym
 
-ENABLED = os.environ.get("OUTCOMES_PLAIN_CSV", "1") != "0"  # 0: every file through the Python parser
+ENABLED_ENV = "OUTCOMES_PLAIN_CSV"
+
+
+def enabled() -> bool:
+    """OUTCOMES_PLAIN_CSV=0: every file through the Python parser. Read at each use, not at import."""
+    return os.environ.get(ENABLED_ENV, "1") != "0"
+
+
 BATCH_ROWS = 1_000_000  # rows of plain files split in one statement
 
 ID = r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}"  # a strict identifier: no formula start, no control or space

@@ -25,7 +25,7 @@ CODE = ("pipelines", "dashboards", "expectations", "dbt_project/models", "dbt_pr
         "dbt_project/seeds", "dbt_project/tests", "dbt_project/dbt_project.yml", "dbt_project/profiles.yml")
 CODE_SUFFIXES = (".py", ".sql", ".yml", ".yaml", ".csv", ".json")
 # Environment variables that change where or how a run works, not what it computes.
-NOT_SETTINGS = frozenset({"OUTCOMES_HOME", "OUTCOMES_LANDING", "OUTCOMES_DEBUG", "OUTCOMES_DBT_PARENT_PID",
+NOT_SETTINGS = frozenset({"OUTCOMES_HOME", "OUTCOMES_LANDING", "OUTCOMES_DEBUG",
                           "OUTCOMES_LOCK_TIMEOUT", "OUTCOMES_DBT_MEMORY_LIMIT", "OUTCOMES_DUCKDB_MEMORY_LIMIT"})
 
 

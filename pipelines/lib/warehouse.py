@@ -15,7 +15,13 @@ import duckdb
 
 # DuckDB takes 80% of RAM by default; a bounded memory spills to disk instead (docs/performance.md).
 # dbt's connections have their own limit (OUTCOMES_DBT_MEMORY_LIMIT, 512MB: dbt_project/profiles.yml).
-MEMORY_LIMIT = os.environ.get("OUTCOMES_DUCKDB_MEMORY_LIMIT", "1GB")
+MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT_ENV = "OUTCOMES_DUCKDB_MEMORY_LIMIT"
+
+
+def memory_limit() -> str:
+    """Read when a connection opens, so a setting changed after import still applies."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or MEMORY_LIMIT
 
 LINEAGE = "file_path VARCHAR NOT NULL, line_number INTEGER NOT NULL, file_sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL"
 
@@ -79,7 +85,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `outcomes run` or `outcomes demo` first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
     try:
         if not read_only:
             create_schema(con)

@@ -10,7 +10,6 @@ Great Expectations and, per suite, rows, read and validation seconds.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -21,7 +20,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--warehouse", required=True, type=Path)
     args = ap.parse_args(argv)
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import duckdb
 
     from pipelines.quality import ge

@@ -1,14 +1,13 @@
 """Run one suite over one pandas frame with Great Expectations, imported here and only here.
 
 Great Expectations is imported on first use (it costs seconds), runs in an ephemeral context
-(nothing written, no data docs, no network: GX_ANALYTICS_ENABLED=False) with progress bars
-off, and validates the frame in memory. Results come back as plain dicts for the report.
+(nothing written, no data docs, no network: analytics off in the context's own configuration,
+not through GX_ANALYTICS_ENABLED) with progress bars off, and validates the frame in memory. Results come back as plain dicts for the report.
 """
 from __future__ import annotations
 
 import itertools
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -53,12 +52,15 @@ def context():
     """The process's ephemeral Great Expectations context (imports GE on first call)."""
     global _CONTEXT
     if _CONTEXT is None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
         t = time.perf_counter()
         import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import (
+            DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
 
-        ctx = gx.get_context(mode="ephemeral")
+        # GX's ephemeral defaults, with analytics off in the configuration (docs/architecture.md)
+        config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=True),
+                                   analytics_enabled=False)
+        ctx = gx.get_context(mode="ephemeral", project_config=config)
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         IMPORT_SECONDS.append(time.perf_counter() - t)
         _CONTEXT = ctx
