@@ -48,6 +48,7 @@ def test_the_code_location_reads_home_and_landing_when_used(tmp_path, monkeypatc
 
 IMPORTS = """
 import importlib, json, pkgutil, sys
+from pathlib import Path
 
 repo = Path.cwd().resolve()
 opened = []
