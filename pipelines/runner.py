@@ -134,14 +134,27 @@ def finish_run(summary: dict, home: Home) -> int:
     return 0
 
 
+def new_sources(home: Home, files: list[tuple[str, str, str]]) -> set[str]:
+    """The sources holding a file (path and content) the ledger has not seen."""
+    from pipelines.lib.locking import warehouse_lock
+    from pipelines.lib.warehouse import connect
+
+    with warehouse_lock(home.warehouse, exclusive=False), connect(home.warehouse, read_only=True) as con:
+        seen = set(con.execute("SELECT file_path, file_sha256 FROM ledger.files").fetchall())
+    return {source for source, rel, digest in files if (rel, digest) not in seen}
+
+
 def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
-    """The whole job, unless nothing it is computed from changed since it last succeeded
-    (pipelines.lib.run_inputs): then no Dagster, no dbt, nothing published anew."""
+    """The job, unless nothing it is computed from changed since it last succeeded
+    (pipelines.lib.run_inputs): then no Dagster, no dbt, nothing published anew. When only new
+    files arrived since then, the run is the sensor's selection: the sources that received them
+    and everything downstream (pipelines.sensors.affected_assets); anything else runs it whole."""
     from pipelines.lib import run_inputs
 
     check_landing(landing)
     check_key(home)  # a home that lost its key is refused, changed or not
-    inputs = run_inputs.fingerprint(landing)
+    files = run_inputs.landing_files(landing)
+    inputs = run_inputs.fingerprint(landing, files)
     last = None if full_refresh else run_inputs.unchanged_since(home, inputs)
     if last is not None:
         print(f"nothing new: the {inputs['landing_files']:,} files under {landing} were all processed by run "
@@ -149,9 +162,19 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
               "anyway)\n")
         print_kpis_and_dashboards(home)
         return 0
+    sources = set() if full_refresh or not run_inputs.only_landing_changed(home, inputs) else new_sources(home, files)
     run_inputs.forget(home)  # until this run succeeds, the last record no longer describes the outputs
+    selection = None
+    if sources:
+        from pipelines.sensors import affected_assets
+
+        graph = definitions_for(home, landing).resolve_asset_graph()
+        selection = sorted(affected_assets(graph, sources), key=lambda k: k.to_user_string())
+        print(f"new files in: {', '.join(sorted(sources))}; running what they affect "
+              f"({len(selection)} of {len(graph.get_all_asset_keys())} assets)", flush=True)
     # --full-refresh also rebuilds the incremental dbt models whole
-    summary = run_pipeline(home, landing, tags={FULL_REFRESH_TAG: "true"} if full_refresh else None)
+    summary = run_pipeline(home, landing, asset_selection=selection,
+                           tags={FULL_REFRESH_TAG: "true"} if full_refresh else None)
     code = finish_run(summary, home)
     if code == 0:
         run_inputs.save(home, inputs, summary["run_id"])

@@ -112,15 +112,19 @@ def new_files(landing: Path, known: set[str], wait: float | None = None) -> dict
     return None if found is None else {d: f for d, f in found.items() if d not in known}
 
 
-def run_selection(context: dg.SensorEvaluationContext, sources: list[str]) -> set[dg.AssetKey]:
-    """The changed sources' ingestion and everything downstream of it, plus any upstream model
-    never built yet (a fresh warehouse: the marts also read the other sources' models)."""
-    graph = context.repository_def.asset_graph
+def affected_assets(graph, sources, is_built=lambda key: True) -> set[dg.AssetKey]:
+    """The changed sources' ingestion and everything downstream of it (models, checks' assets,
+    dashboards, publication), plus any upstream model not built yet (a fresh warehouse: the marts
+    also read the other sources' models)."""
     keys = dg.AssetSelection.assets(*(raw_key(s) for s in sources)).downstream().resolve(graph)
     upstream = dg.AssetSelection.assets(*keys).upstream().resolve(graph) - keys
-    never_built = {k for k in upstream
-                   if k.path[0] != "raw" and context.instance.get_latest_materialization_event(k) is None}
-    return keys | never_built
+    return keys | {k for k in upstream if k.path[0] != "raw" and not is_built(k)}
+
+
+def run_selection(context: dg.SensorEvaluationContext, sources: list[str]) -> set[dg.AssetKey]:
+    """`affected_assets`, with "built" read from the instance's materialisations."""
+    return affected_assets(context.repository_def.asset_graph, sources,
+                           lambda k: context.instance.get_latest_materialization_event(k) is not None)
 
 
 @dg.sensor(

@@ -187,6 +187,30 @@ def test_every_file_is_recorded_as_built(runs):
         assert con.execute("SELECT dbt_vars FROM ledger.dbt_build").fetchall() == [(dbt_vars(),)]
 
 
+@pytest.fixture(scope="module")
+def one_source(runs, tmp_path_factory):
+    """After the deliveries, one more kiosk export alone: `outcomes run` runs only what visits
+    affect, and a --full-refresh of a copy gives the same warehouse. It adds to the landing of
+    `runs`, so its test comes after theirs."""
+    _, home, _ = runs
+    landing = home.parent / "landing"
+    write_export(landing / "visits" / "kiosk_2022-02-01.csv", VISITS + "V-E,WAL,2022-02-01 10:00,M9,member,cafe,ok\n")
+    proc = outcomes("run", "--landing", str(landing), "--home", str(home))
+    full = tmp_path_factory.mktemp("one-source") / "full"
+    shutil.copytree(home, full)
+    outcomes("run", "--landing", str(landing), "--home", str(full), "--full-refresh")
+    return proc.stdout, home, full
+
+
+def test_a_run_with_one_source_new_runs_only_what_it_affects(one_source):
+    stdout, home, full = one_source
+    assert "new files in: visits; running what they affect" in stdout
+    ingested = {line.split()[0] for line in stdout.splitlines() if "files:" in line}
+    assert ingested == {"visits"}, stdout
+    assert kpis(home)[("2021/22", "visits")] == 2  # V-D and V-E
+    assert tables(home) == tables(full)
+
+
 # --- the plan, on a ledger written by hand ----------------------------------------------------
 
 @pytest.fixture

@@ -36,10 +36,15 @@ def _digest(lines) -> str:
     return h.hexdigest()
 
 
-def landing_fingerprint(landing: Path) -> tuple[str, int]:
+def landing_files(landing: Path) -> list[tuple[str, str, str]]:
+    """(source, landing-relative path, content digest) of every discovered file."""
+    return [(f.source, str(f.rel_path), f.read()[1]) for f in discover(landing)]
+
+
+def landing_fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> tuple[str, int]:
     """(digest of every discovered file's path and content digest, number of files)."""
-    files = discover(landing)
-    return _digest(f"{f.rel_path}\0{f.read()[1]}" for f in files), len(files)
+    files = landing_files(landing) if files is None else files
+    return _digest(f"{rel}\0{digest}" for _, rel, digest in files), len(files)
 
 
 def code_fingerprint(repo: Path = REPO) -> str:
@@ -55,9 +60,9 @@ def settings_fingerprint(environ=os.environ) -> str:
     return _digest(f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith("OUTCOMES_") and k not in NOT_SETTINGS)
 
 
-def fingerprint(landing: Path) -> dict:
-    digest, files = landing_fingerprint(landing)
-    return {"landing": str(landing.resolve()), "landing_files": files, "landing_digest": digest,
+def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> dict:
+    digest, count = landing_fingerprint(landing, files)
+    return {"landing": str(landing.resolve()), "landing_files": count, "landing_digest": digest,
             "code": code_fingerprint(), "settings": settings_fingerprint()}
 
 
@@ -73,13 +78,25 @@ def forget(home: Home) -> None:
     state_path(home).unlink(missing_ok=True)
 
 
-def unchanged_since(home: Home, inputs: dict) -> dict | None:
-    """The last successful whole run's record when it was computed from exactly `inputs` and its
-    outputs are still there; else None (the job must run)."""
+def last_inputs(home: Home) -> dict | None:
+    """The inputs of the last successful whole run, if its outputs are still there."""
     try:
         last = json.loads(state_path(home).read_text())
     except (FileNotFoundError, ValueError):
         return None
-    same = all(last.get(k) == v for k, v in inputs.items())
     outputs = home.warehouse.exists() and (home.dashboards / "index.html").exists()
-    return last if same and outputs else None
+    return last if outputs else None
+
+
+def unchanged_since(home: Home, inputs: dict) -> dict | None:
+    """The last successful whole run's record when it was computed from exactly `inputs` and its
+    outputs are still there; else None (the job must run)."""
+    last = last_inputs(home)
+    return last if last is not None and all(last.get(k) == v for k, v in inputs.items()) else None
+
+
+def only_landing_changed(home: Home, inputs: dict) -> bool:
+    """The last successful whole run used the same code, settings and landing root, and its outputs
+    are in place: every model is built, and only the files that are new need to flow through."""
+    last = last_inputs(home)
+    return last is not None and all(last.get(k) == inputs[k] for k in ("landing", "code", "settings"))
