@@ -250,6 +250,8 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name != "prepare":
             p.add_argument("--home", help="state folder (default $OUTCOMES_HOME or ./.outcomes)")
+        if name in ("run", "demo", "watch"):  # the engine that runs dbt (pipelines/lib/engine.py, docs/spark.md)
+            p.add_argument("--engine", choices=["duckdb", "spark"], help="dbt's engine (default $OUTCOMES_ENGINE or duckdb)")
         return p
 
     p = add("run", cmd_run, "Process every file under the landing root and refresh KPIs and dashboards.")
@@ -279,6 +281,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "engine", None):
+        os.environ["OUTCOMES_ENGINE"] = args.engine
     try:
         return args.func(args)
     except UsageError as exc:

@@ -6,7 +6,7 @@ from typing import Any
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.lib import warehouse
+from pipelines.lib import engine, warehouse
 from pipelines.lib.dbt_guard import PARENT_PID_ENV
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
@@ -64,6 +64,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: Ou
     # its parent, is still alive once it will be killed with it (pipelines/lib/dbt_guard.py).
     # dbt is started and streamed to the end in this thread, as the guard needs.
     os.environ[PARENT_PID_ENV] = str(os.getpid())
+    engine.prepare_environment(home.root)  # OUTCOMES_ENGINE: DuckDB, or Spark on the lake (lib/engine.py)
     with warehouse_lock(home.warehouse, exclusive=True):
         # incremental models take in the files loaded since the last build (lib/dbt_increments.py)
         project, variables = project_fingerprint(), dbt_vars()
@@ -77,4 +78,5 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: Ou
                                                             target_path=home.dbt_target).stream(), home.dbt_target)
         models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
         with warehouse.connect(home.warehouse) as con:
+            engine.import_spark_outputs(con, home.root)  # Spark's models into the warehouse; DuckDB: nothing
             record_build(con, plan, project, variables, models)

@@ -94,8 +94,10 @@ def prepare_manifest(force: bool = False) -> Path:
         # --no-partial-parse: a partial parse was seen to drop a singular test's `meta` (its Dagster
         # asset check vanished); a whole parse costs a few seconds, once per project change.
         cmd = [str(dbt_executable()), "parse", "--quiet", "--no-partial-parse", *base_args(DBT_PROJECT_DIR / "target")]
-        proc = subprocess.run(cmd, env=dbt_env(Path("/nonexistent/parse-only.duckdb")),
-                              capture_output=True, text=True)
+        # parsed for DuckDB whatever the engine: the manifest is the asset graph, the same on every
+        # engine; a build on Spark parses again for its own target (docs/spark.md)
+        env = {**dbt_env(Path("/nonexistent/parse-only.duckdb")), "OUTCOMES_ENGINE": "duckdb", "OUTCOMES_DBT_TARGET": "duckdb"}
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
         FINGERPRINT_PATH.write_text(fingerprint + "\n")
