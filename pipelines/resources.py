@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.lib import warehouse
-from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable, profiles_dir
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
@@ -50,5 +50,5 @@ class OutcomesResource(dg.ConfigurableResource):
 def dbt_resource() -> DbtCliResource:
     """dbt from this environment (the venv may not be on PATH, e.g. under `dagster dev`), through
     `outcomes-dbt`, which dies with the run's process (pipelines/lib/dbt_guard.py)."""
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(profiles_dir()),
                           dbt_executable=str(dbt_executable()))

@@ -52,6 +52,13 @@ def audit_trail_test_args() -> list[str]:
     return ["test", "--select", AUDIT_TRAIL_TESTS, "--vars", dbt_vars()]
 
 
+def profiles_dir() -> Path:
+    """The dbt profiles the pipeline's builds use: the project's own (DuckDB, local Spark), or the
+    user's folder named by OUTCOMES_DBT_PROFILES_DIR (a Spark Thrift server, Databricks: docs/spark.md).
+    The manifest is always parsed with the project's own (prepare_manifest)."""
+    return Path(os.environ.get("OUTCOMES_DBT_PROFILES_DIR") or DBT_PROJECT_DIR)
+
+
 def base_args(target_path: Path | None = None) -> list[str]:
     args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if target_path is not None:
