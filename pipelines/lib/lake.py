@@ -11,7 +11,9 @@ transaction that loaded it committed; `sync` writes whatever is missing, so a cr
 two, an older home, or a new lake path are caught up on the next ingestion. raw.members rows are
 resolved again when a newer postcode lookup arrives (pipelines/lib/members.py), so that table's
 files are rewritten whenever members are ingested. Every write goes to a temporary name and is
-renamed: a reader never sees half a file.
+renamed: a reader never sees half a file. Nothing is ever deleted from the lake: a lake is one
+home's (a second home, e.g. `outcomes reproduce`'s scratch home, must not share it: Spark would
+read both homes' files).
 """
 from __future__ import annotations
 
@@ -58,8 +60,6 @@ def sync(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> int:
         missing = hashes if table in REWRITTEN_TABLES else hashes - present
         if missing:
             written += write_files(con, table, sorted(missing), folder)
-        for stale in present - hashes:  # only a warehouse rebuilt from scratch drops rows
-            (folder / f"{stale}.parquet").unlink()
     (lake / "ledger").mkdir(parents=True, exist_ok=True)
     for table in LEDGER_TABLES:
         tmp = lake / "ledger" / f".{table}.parquet.tmp"
