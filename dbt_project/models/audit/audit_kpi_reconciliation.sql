@@ -131,9 +131,9 @@ monthly_compared as (
 unioned as (
 
     select * from annual
-    union all by name
+    union all  -- the three have the same columns in the same order (Spark has no BY NAME)
     select * from annual_untraced
-    union all by name
+    union all  -- the three have the same columns in the same order (Spark has no BY NAME)
     select * from monthly_compared
 
 )
