@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test dev clean browser
+.PHONY: setup setup-spark java run test dev clean browser
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m compileall -q pipelines dashboards tests
 	$(BIN)/outcomes prepare
 	@touch $@
+
+# The same project on Apache Spark (docs/spark.md): the spark extra (pyspark, dbt-spark) on top of
+# setup. Spark needs Java 17+: `make java` installs Debian's headless JDK when java is missing.
+setup-spark: $(VENV)/.installed-spark
+
+$(VENV)/.installed-spark: $(VENV)/.installed
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --only-binary dbt-core-experimental-parser -e '.[dev,spark]'
+	@command -v java >/dev/null || echo "setup-spark: no java on PATH: Spark needs Java 17+ (make java)" >&2
+	@touch $@
+
+java:
+	@command -v java >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make java: need root or sudo to apt-get install openjdk-17-jre-headless" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q openjdk-17-jre-headless; }
 
 run: setup
 	$(BIN)/outcomes demo

@@ -130,7 +130,7 @@ def agree(a: dict, b: dict) -> bool:
                for x, y in ((a[k], b[k]) for k in a))
 
 
-def bench_scale(scale: float, years: int) -> dict:
+def bench_scale(scale: float, years: int, engines: tuple[str, ...] = ("duckdb",)) -> dict:
     landing = landing_for(scale, years)
     work = DATA / f"work-{scale:g}"
     shutil.rmtree(work, ignore_errors=True)
@@ -152,6 +152,17 @@ def bench_scale(scale: float, years: int) -> dict:
     assert none["stdout"].startswith("nothing new"), none["stdout"][:500]
     floor = rusage_delta(lambda: timed([PY, str(REPO / "bench" / "floor.py"), str(landing)]))
     pipeline_kpis = kpi_rows(timed([*outcomes, "kpis", "--home", str(home), "--format", "csv"])["stdout"])
+    spark = {}
+    if "spark" in engines:  # the same whole history on Spark (docs/spark.md), from an empty home
+        spark_home = work / "spark-home"
+        run = rusage_delta(lambda: timed([*outcomes, "run", "--engine", "spark", "--landing", str(history),
+                                          "--home", str(spark_home)]))
+        spark_kpis = kpi_rows(timed([*outcomes, "kpis", "--home", str(spark_home), "--format", "csv"])["stdout"])
+        # peak RSS: the largest process of the whole run so far (the Spark JVM when it is the largest)
+        spark = {"spark_full_wall_s": run["wall_s"], "spark_full_cpu_s": run["cpu_s"],
+                 "spark_full_peak_rss_mib": run["peak_rss_mib"],
+                 "spark_agrees_with_duckdb": spark_kpis == kpi_rows(timed(
+                     [*outcomes, "kpis", "--home", str(home), "--format", "csv"])["stdout"])}
     files = sum(1 for p in landing.rglob("*") if p.is_file()) - 1
     size_mib = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
     shutil.rmtree(work, ignore_errors=True)
@@ -166,6 +177,7 @@ def bench_scale(scale: float, years: int) -> dict:
         "full_over_floor": full["wall_s"] / floor["wall_s"],
         "full_minus_fixed_over_floor": (full["wall_s"] - fixed["wall_s"]) / floor["wall_s"],
         "agree": agree(pipeline_kpis, kpi_rows(floor["stdout"])),
+        **spark,
     }
 
 
@@ -175,7 +187,7 @@ def previous_rows() -> list[dict]:
         return []
     rows = []
     for r in csv.DictReader(path.open()):
-        row = {k: (v == "True" if k == "agree" else v if k in ("day", "measured_utc") else
+        row = {k: (v == "True" if k in ("agree", "spark_agrees_with_duckdb") else None if v == "" else v if k in ("day", "measured_utc") else
                    int(v) if k in ("years", "files", "day_files") else float(v) if v else None)
                for k, v in r.items()}
         row.setdefault("measured_utc", "")
@@ -219,18 +231,42 @@ def write_outputs(rows: list[dict], command: str) -> None:
     text = re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda _: block, text, flags=re.S)
     doc.write_text(text)
     print(table)
+    write_spark_table([r for r in rows if r.get("spark_full_wall_s") is not None], command)
+
+
+def write_spark_table(rows: list[dict], command: str) -> None:
+    """docs/spark.md: the whole run on Spark beside DuckDB's, at each scale measured with --engine spark."""
+    if not rows:
+        return
+    head = ("| scale | files | DuckDB full s | DuckDB CPU s | DuckDB peak RSS MiB | Spark full s | Spark CPU s | "
+            "Spark peak RSS MiB | KPIs equal | measured (UTC) |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        lines.append(f"| {r['scale']:g}x | {r['files']:,} | {r['full_wall_s']:.1f} | {r['full_cpu_s']:.1f} | "
+                     f"{r['full_peak_rss_mib']:,.0f} | {r['spark_full_wall_s']:.1f} | {r['spark_full_cpu_s']:.1f} | "
+                     f"{r['spark_full_peak_rss_mib']:,.0f} | {'yes' if r['spark_agrees_with_duckdb'] else 'NO'} | "
+                     f"{r.get('measured_utc', '')} |")
+    doc = REPO / "docs" / "spark.md"
+    block = (f"<!-- bench-spark:start -->\nMeasured on {machine()}.\nRegenerate with `{command} --engine spark`.\n\n"
+             + "\n".join(lines) + "\n<!-- bench-spark:end -->")
+    doc.write_text(re.sub(r"<!-- bench-spark:start -->.*<!-- bench-spark:end -->", lambda _: block,
+                          doc.read_text(), flags=re.S))
+    print("\n".join(lines))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scales", nargs="+", type=float, default=[1, 10, 100])
     ap.add_argument("--years", type=int, default=5)
+    ap.add_argument("--engine", action="append", choices=["duckdb", "spark"], default=None,
+                    help="spark: also time the whole run on Spark beside DuckDB's (docs/spark.md)")
     args = ap.parse_args()
     # Scales not measured in this run keep their row from bench/results.csv (each row says when).
     rows = [r for r in previous_rows() if float(r["scale"]) not in args.scales]
     for scale in args.scales:
         print(f"scale {scale:g}x ...", flush=True)
-        rows.append({**bench_scale(scale, args.years), "measured_utc": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"})
+        engines = ("duckdb", *(args.engine or ()))
+        rows.append({**bench_scale(scale, args.years, engines), "measured_utc": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"})
         print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
         rows.sort(key=lambda r: r["scale"])
         scales = " ".join(f"{r['scale']:g}" for r in rows)

@@ -26,7 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = ("pipelines.audit.cli", "pipelines.quality.cl
 
 
 def cmd_run(args) -> int:
-    return runner.run_whole_job(Home.resolve(args.home), Path(args.landing), args.full_refresh)
+    return runner.run_whole_job(Home.resolve(args.home), Path(args.landing), args.full_refresh, args.engine or "")
 
 
 def cmd_demo(args) -> int:
@@ -45,11 +45,12 @@ def cmd_demo(args) -> int:
         summary = write_demo_landing(landing, **wanted)
         marker.write_text(json.dumps(wanted))
         print(f"demo landing zone: {landing} ({summary['files']['total']['written']} files)")
-    return runner.run_whole_job(home, landing, args.full_refresh)
+    return runner.run_whole_job(home, landing, args.full_refresh, args.engine or "")
 
 
 def cmd_watch(args) -> int:
-    return runner.watch(Home.resolve(args.home).ensure(), Path(args.landing), args.interval, args.once)
+    return runner.watch(Home.resolve(args.home).ensure(), Path(args.landing), args.interval, args.once,
+                        args.engine or "")
 
 
 def cmd_kpis(args) -> int:
@@ -73,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name != "prepare":
             p.add_argument("--home", help="state folder (default $OUTCOMES_HOME or ./.outcomes)")
+        if name in ("run", "demo", "watch"):  # the engine that runs dbt (pipelines/lib/engine.py, docs/spark.md)
+            p.add_argument("--engine", choices=["duckdb", "spark"], help="dbt's engine (default $OUTCOMES_ENGINE or duckdb)")
         return p
 
     p = add("run", cmd_run, "Process every file under the landing root and refresh KPIs and dashboards.")

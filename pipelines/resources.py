@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipelines.lib import warehouse
+from pipelines.lib import engine, warehouse
 from pipelines.lib.dbt_guard import parent_pid_arg
-from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable, profiles_dir
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
@@ -19,10 +19,16 @@ class OutcomesResource(dg.ConfigurableResource):
     """The home folder (state) and landing root (raw exports), given explicitly: by the CLI
     (pipelines.runner), or as `dg.EnvVar`s read when a run or tick starts (pipelines.definitions,
     the code location of `dagster dev` and the daemon). Empty home = `Home.resolve()`
-    ($OUTCOMES_HOME, else `.outcomes`); empty landing = `<home>/landing`."""
+    ($OUTCOMES_HOME, else `.outcomes`); empty landing = `<home>/landing`; empty engine =
+    $OUTCOMES_ENGINE, else DuckDB (read when used: pipelines/lib/engine.py, docs/spark.md)."""
 
     home: str = ""
     landing: str = ""
+    engine: str = ""
+
+    @property
+    def engine_name(self) -> str:
+        return engine.engine(self.engine or None)
 
     @property
     def home_dir(self) -> Home:
@@ -52,7 +58,7 @@ class OutcomesResource(dg.ConfigurableResource):
 def dbt_resource() -> DbtCliResource:
     """dbt from this environment (the venv may not be on PATH, e.g. under `dagster dev`), through
     `outcomes-dbt`, which dies with the run's process (pipelines/lib/dbt_guard.py)."""
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(profiles_dir()),
                           dbt_executable=str(dbt_executable()))
 
 

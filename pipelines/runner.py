@@ -55,24 +55,24 @@ def check_key(home: Home) -> None:
         raise UsageError(str(exc)) from None
 
 
-def definitions_for(home: Home, landing: Path):
+def definitions_for(home: Home, landing: Path, engine: str = ""):
     """The definitions with this home and landing (the dbt manifest brought up to date first)."""
     from pipelines.assemble import build_definitions
     from pipelines.lib.dbt_project import prepare_manifest
     from pipelines.resources import OutcomesResource
 
     prepare_manifest()
-    return build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve())))
+    return build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine))
 
 
-def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None) -> dict:
+def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None, engine: str = "") -> dict:
     """Run the asset graph (or a selection of it) in process against `landing`, state under `home`;
     the run's summary (what `finish_run` prints and records)."""
     check_landing(landing)
     check_key(home)
     from dagster import DagsterInstance
 
-    job = definitions_for(home, landing).resolve_job_def("refresh_all")
+    job = definitions_for(home, landing, engine).resolve_job_def("refresh_all")
     home.ensure().logs.mkdir(parents=True, exist_ok=True)
     # An in-memory instance: the SQLite event log costs ~30 ms an event (~700 events a run). The
     # run's record is the manifest under <home>/runs (pipelines/audit/manifest.py); runs launched
@@ -144,7 +144,7 @@ def new_sources(home: Home, files: list[tuple[str, str, str]]) -> set[str]:
     return {source for source, rel, digest in files if (rel, digest) not in seen}
 
 
-def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
+def run_whole_job(home: Home, landing: Path, full_refresh: bool = False, engine: str = "") -> int:
     """The job, unless nothing it is computed from changed since it last succeeded
     (pipelines.lib.run_inputs): then no Dagster, no dbt, nothing published anew. When only new
     files arrived since then, the run is the sensor's selection: the sources that received them
@@ -154,7 +154,7 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
     check_landing(landing)
     check_key(home)  # a home that lost its key is refused, changed or not
     files = run_inputs.landing_files(landing)
-    inputs = run_inputs.fingerprint(landing, files)
+    inputs = run_inputs.fingerprint(landing, files, engine)
     last = None if full_refresh else run_inputs.unchanged_since(home, inputs)
     if last is not None:
         print(f"nothing new: the {inputs['landing_files']:,} files under {landing} were all processed by run "
@@ -168,20 +168,20 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False) -> int:
     if sources:
         from pipelines.sensors import affected_assets
 
-        graph = definitions_for(home, landing).resolve_asset_graph()
+        graph = definitions_for(home, landing, engine).resolve_asset_graph()
         selection = sorted(affected_assets(graph, sources), key=lambda k: k.to_user_string())
         print(f"new files in: {', '.join(sorted(sources))}; running what they affect "
               f"({len(selection)} of {len(graph.get_all_asset_keys())} assets)", flush=True)
     # --full-refresh also rebuilds the incremental dbt models whole
     summary = run_pipeline(home, landing, asset_selection=selection,
-                           tags={FULL_REFRESH_TAG: "true"} if full_refresh else None)
+                           tags={FULL_REFRESH_TAG: "true"} if full_refresh else None, engine=engine)
     code = finish_run(summary, home)
     if code == 0:
         run_inputs.save(home, inputs, summary["run_id"])
     return code
 
 
-def watch(home: Home, landing: Path, interval: float, once: bool) -> int:
+def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = "") -> int:
     """The landing sensor without a daemon: tick, run what it requests in process, repeat."""
     import time
 
@@ -192,7 +192,7 @@ def watch(home: Home, landing: Path, interval: float, once: bool) -> int:
 
     check_landing(landing)
     outcomes = OutcomesResource(home=str(home.root), landing=str(landing.resolve()))
-    defs = definitions_for(home, landing)  # the sensor's asset graph; each run builds its own
+    defs = definitions_for(home, landing, engine)  # the sensor's asset graph; each run builds its own
     cursor_file = home.root / "sensor-cursor.txt"
     print(f"watching {landing} every {interval}s (Ctrl-C to stop)", flush=True)
     while True:
@@ -203,7 +203,7 @@ def watch(home: Home, landing: Path, interval: float, once: bool) -> int:
             request = landing_sensor(context)
         if isinstance(request, dg.RunRequest):
             print(f"new files: {request.tags['outcomes/new_files']} ({request.tags['outcomes/sources']})", flush=True)
-            summary = run_pipeline(home, landing, asset_selection=request.asset_selection,
+            summary = run_pipeline(home, landing, asset_selection=request.asset_selection, engine=engine,
                                    tags={**request.tags, "dagster/run_key": request.run_key})
             if finish_run(summary, home) == 0:  # a failed run keeps the old cursor: retried next tick
                 with dagster_instance(home) as instance:  # what the sensor's next selection reads

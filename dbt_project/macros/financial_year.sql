@@ -8,5 +8,5 @@
 -#}
 {%- macro financial_year(date_expr) -%}
     {%- set start_year = "year(cast(" ~ date_expr ~ " as date) - interval 3 month)" -%}
-    (cast({{ start_year }} as varchar) || '/' || lpad(cast(({{ start_year }} + 1) % 100 as varchar), 2, '0'))
+    (cast({{ start_year }} as {{ dbt.type_string() }}) || '/' || lpad(cast(({{ start_year }} + 1) % 100 as {{ dbt.type_string() }}), 2, '0'))
 {%- endmacro -%}

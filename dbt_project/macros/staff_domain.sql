@@ -20,7 +20,7 @@
     coalesce((
         {%- for d in cleaned %}
         lower(trim({{ domain_expr }})) = '{{ d | replace("'", "''") }}'
-        or ends_with(lower(trim({{ domain_expr }})), '.{{ d | replace("'", "''") }}')
+        or {{ dbt.right('lower(trim(' ~ domain_expr ~ '))', (d | length) + 1) }} = '.{{ d | replace("'", "''") }}'
         {%- if not loop.last %} or {% endif -%}
         {%- endfor %}
     ), false)

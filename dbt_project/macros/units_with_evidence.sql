@@ -15,8 +15,7 @@
         units.detail,
         units.decided_by,
         units.records_loaded,
-        flatten(list(record_evidence.evidence order by units.record_order)
-            filter (where record_evidence.evidence is not null)) as evidence
+        {{ concat_lists('record_evidence.evidence', ['units.record_order']) }} as evidence
     from {{ ref('int_kpi_units') }} as units
     left join {{ ref('audit_record_evidence') }} as record_evidence
         on record_evidence.record_kind = units.record_kind

@@ -6,7 +6,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.lib import warehouse
+from pipelines.lib import engine, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_vars, project_fingerprint
@@ -59,16 +59,19 @@ def build_dbt_models() -> AssetsDefinition:
 
     @dbt_assets(manifest=load_manifest(), exclude=NOT_IN_PIPELINE, dagster_dbt_translator=TRANSLATOR)
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, outcomes: OutcomesResource):
-        home = outcomes.home_dir
+        home, engine_name = outcomes.home_dir, outcomes.engine_name
         with warehouse_lock(home.warehouse, exclusive=True):
             # incremental models take in the files loaded since the last build (lib/dbt_increments.py)
-            project, variables = project_fingerprint(), dbt_vars()
+            # another engine builds anew: its name is part of the vars a build is recorded with
+            project = project_fingerprint()
+            variables = dbt_vars(paths=None if engine_name == "duckdb" else {"engine": engine_name})
             with warehouse.connect(home.warehouse) as con:
                 plan = plan_build(con, project, variables, context.run.tags.get(FULL_REFRESH_TAG) == "true")
             context.log.info(plan.describe())
             # the warehouse goes to dbt as a var (the profile reads it), not through os.environ
             args = build_args(changed_files=None if plan.full_refresh else plan.changed_files,
-                              full_refresh=plan.full_refresh, warehouse=home.warehouse)
+                              full_refresh=plan.full_refresh, warehouse=home.warehouse, target=engine_name,
+                              paths=engine.spark_vars(engine_name, home.root))
             # dbt is started and streamed to the end in this thread, as the guard needs
             # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
             # quality report (pipelines.quality)
@@ -76,6 +79,7 @@ def build_dbt_models() -> AssetsDefinition:
             yield from record_dbt_events(context, home, invocation.stream(), home.dbt_target)
             models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
             with warehouse.connect(home.warehouse) as con:
+                engine.import_spark_outputs(con, home.root, engine_name)  # Spark's models into the warehouse
                 record_build(con, plan, project, variables, models)
 
     return dbt_models

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines.lib.contracts import SOURCES
+from pipelines.lib import lake
 from pipelines.lib.ingest import ingest_source
 from pipelines.lib.members import resolve_members
 from pipelines.resources import OutcomesResource
@@ -34,19 +35,23 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=raw_key(source), group_name="raw", kinds={"python", "duckdb"}, deps=DEPS.get(source),
         description=DESCRIPTIONS[source] + " Parses against the contract, pseudonymises personal "
-        "fields, records every file in ledger.files and every rejected row in ledger.rejected_rows.",
+        "fields, records every file in ledger.files and every rejected row in ledger.rejected_rows, "
+        "and writes each loaded export's rows as Parquet to the lake (pipelines/lib/lake.py).",
     )
     def _raw(context: AssetExecutionContext, outcomes: OutcomesResource) -> dg.MaterializeResult:
         p = outcomes.pseudonymiser()
         with outcomes.writer() as con:
             summary = ingest_source(con, outcomes.landing_dir, source, p, run_id=context.run_id)
             resolved = resolve_members(con, outcomes.landing_dir, p) if source == "members" else None
+            # the same rows as Parquet, the raw layer Spark reads (pipelines/lib/lake.py)
+            lake_files = lake.sync(con, lake.lake_root(outcomes.home_dir.root), source)
         for path, reason in summary.quarantined:
             context.log.warning(f"quarantined {path}: {reason}")
         return dg.MaterializeResult(metadata={
             **summary.as_metadata(),
             "landing": str(outcomes.landing_dir),
             "new_file_sha256": summary.new_hashes[:50],
+            "lake_files_written": lake_files,
             **(resolved.as_metadata() if resolved else {}),
         })
 

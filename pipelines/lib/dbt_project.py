@@ -27,25 +27,29 @@ WAREHOUSE_VAR = "outcomes_warehouse"  # profiles.yml: the DuckDB file, else $OUT
 
 
 def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None,
-             warehouse: Path | None = None) -> str:
+             warehouse: Path | None = None, paths: dict[str, str] | None = None) -> str:
     """The --vars payload: JSON is valid YAML and needs no quoting rules of its own.
     changed_files: the raw files an incremental build takes in (macros/incremental.sql).
-    warehouse: the DuckDB file, for the profile (so that no environment variable is set for it)."""
+    warehouse: the DuckDB file, for the profile (so that no environment variable is set for it);
+    paths: the Spark engine's folders (lib/engine.spark_vars). Neither changes what is computed."""
     payload: dict = {"staff_domains": [d.strip().lower() for d in staff_domains]}
     if changed_files is not None:
         payload["changed_files"] = list(changed_files)
     if warehouse is not None:
         payload[WAREHOUSE_VAR] = str(warehouse)
-    return json.dumps(payload)
+    return json.dumps({**payload, **(paths or {})})
 
 
 def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None,
-               full_refresh: bool = False, warehouse: Path | None = None) -> list[str]:
+               full_refresh: bool = False, warehouse: Path | None = None, target: str | None = None,
+               paths: dict[str, str] | None = None) -> list[str]:
     """`dbt build` as the pipeline runs it: models and data tests. Unit tests and the audit views'
     structural tests run in the test suite (each audit test recomputes a view over all history);
     the --exclude is needed even with `@dbt_assets(exclude=...)`, which a subset run drops.
-    Incremental models take in `changed_files` only, or everything with `full_refresh`."""
-    args = ["build", "--exclude", NOT_IN_PIPELINE, "--vars", dbt_vars(staff_domains, changed_files, warehouse)]
+    Incremental models take in `changed_files` only, or everything with `full_refresh`; `target`
+    is the engine's profile target (docs/spark.md)."""
+    args = ["build", *(["--target", target] if target else []), "--exclude", NOT_IN_PIPELINE,
+            "--vars", dbt_vars(staff_domains, changed_files, warehouse, paths)]
     return args + ["--full-refresh"] if full_refresh else args
 
 
@@ -57,6 +61,13 @@ def unit_test_args() -> list[str]:
 def audit_trail_test_args() -> list[str]:
     """`dbt test` for the audit views' structural tests, on a warehouse the pipeline built."""
     return ["test", "--select", AUDIT_TRAIL_TESTS, "--vars", dbt_vars()]
+
+
+def profiles_dir() -> Path:
+    """The dbt profiles the pipeline's builds use: the project's own (DuckDB, local Spark), or the
+    user's folder named by OUTCOMES_DBT_PROFILES_DIR (a Spark Thrift server, Databricks: docs/spark.md).
+    The manifest is always parsed with the project's own (prepare_manifest)."""
+    return Path(os.environ.get("OUTCOMES_DBT_PROFILES_DIR") or DBT_PROJECT_DIR)
 
 
 def base_args(target_path: Path | None = None) -> list[str]:
@@ -106,7 +117,9 @@ def prepare_manifest(force: bool = False) -> Path:
         # --no-partial-parse: a partial parse was seen to drop a singular test's `meta` (its Dagster
         # asset check vanished); a whole parse costs a few seconds, once per project change.
         cmd = dbt_command("parse", "--quiet", "--no-partial-parse", *base_args(DBT_PROJECT_DIR / "target"))
-        proc = subprocess.run(cmd, env=dbt_env(Path("/nonexistent/parse-only.duckdb")),
+        # parsed for DuckDB whatever the engine: the manifest is the asset graph, the same on every
+        # engine; a build on Spark parses again for its own target (docs/spark.md)
+        proc = subprocess.run(cmd, env={**dbt_env(Path("/nonexistent/parse-only.duckdb")), "OUTCOMES_ENGINE": "duckdb"},
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from pipelines.lib.atomic import write_text
+from pipelines.lib.engine import engine
 from pipelines.lib.home import Home
 from pipelines.lib.landing import discover
 
@@ -60,10 +61,11 @@ def settings_fingerprint(environ=os.environ) -> str:
     return _digest(f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith("OUTCOMES_") and k not in NOT_SETTINGS)
 
 
-def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> dict:
+def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None, engine_name: str = "") -> dict:
+    """engine_name: `--engine` (else $OUTCOMES_ENGINE, a setting): another engine computes anew."""
     digest, count = landing_fingerprint(landing, files)
     return {"landing": str(landing.resolve()), "landing_files": count, "landing_digest": digest,
-            "code": code_fingerprint(), "settings": settings_fingerprint()}
+            "code": code_fingerprint(), "settings": settings_fingerprint(), "engine": engine(engine_name or None)}
 
 
 def state_path(home: Home) -> Path:
@@ -99,4 +101,4 @@ def only_landing_changed(home: Home, inputs: dict) -> bool:
     """The last successful whole run used the same code, settings and landing root, and its outputs
     are in place: every model is built, and only the files that are new need to flow through."""
     last = last_inputs(home)
-    return last is not None and all(last.get(k) == inputs[k] for k in ("landing", "code", "settings"))
+    return last is not None and all(last.get(k) == inputs[k] for k in ("landing", "code", "settings", "engine"))

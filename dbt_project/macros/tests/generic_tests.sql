@@ -25,7 +25,7 @@
     from {{ model }}
     where {{ column_name }} is not null
       and (
-          not regexp_full_match({{ column_name }}, '[0-9]{4}/[0-9]{2}')
+          not {{ full_match(column_name, '[0-9]{4}/[0-9]{2}') }}
           or (try_cast(substr({{ column_name }}, 1, 4) as integer) + 1) % 100
              <> try_cast(substr({{ column_name }}, 6, 2) as integer)
       )

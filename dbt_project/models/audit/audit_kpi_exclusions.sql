@@ -35,6 +35,6 @@ select
     unit_key,
     rule,
     detail,
-    cast(len(evidence) as bigint)                  as evidence_rows,
+    cast({{ list_length('evidence') }} as bigint)                  as evidence_rows,
     evidence
 from units

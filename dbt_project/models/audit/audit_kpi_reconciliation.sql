@@ -53,7 +53,7 @@ annual as (
         kpi_annual.financial_year,
         kpi_annual.kpi,
         cast(null as date)                         as month,
-        cast(null as varchar)                      as site_code,
+        cast(null as {{ dbt.type_string() }})                      as site_code,
         kpi_annual.value                           as published_value,
         case when ratio_parts.kpi is null then coalesce(own.traced_units, 0) end as traced_units,
         case
@@ -83,7 +83,7 @@ annual_untraced as (
         annual_counts.financial_year,
         annual_counts.kpi,
         cast(null as date)                         as month,
-        cast(null as varchar)                      as site_code,
+        cast(null as {{ dbt.type_string() }})                      as site_code,
         cast(null as double)                       as published_value,
         annual_counts.traced_units,
         cast(annual_counts.traced_units as double) as traced_value
@@ -131,19 +131,19 @@ monthly_compared as (
 unioned as (
 
     select * from annual
-    union all by name
+    union all  -- the three have the same columns in the same order (Spark has no BY NAME)
     select * from annual_untraced
-    union all by name
+    union all  -- the three have the same columns in the same order (Spark has no BY NAME)
     select * from monthly_compared
 
 )
 
 select
-    cast(scope as varchar)                         as scope,
-    cast(financial_year as varchar)                as financial_year,
-    cast(kpi as varchar)                           as kpi,
+    cast(scope as {{ dbt.type_string() }})                         as scope,
+    cast(financial_year as {{ dbt.type_string() }})                as financial_year,
+    cast(kpi as {{ dbt.type_string() }})                           as kpi,
     cast(month as date)                            as month,
-    cast(site_code as varchar)                     as site_code,
+    cast(site_code as {{ dbt.type_string() }})                     as site_code,
     cast(published_value as double)                as published_value,
     cast(traced_units as bigint)                   as traced_units,
     cast(traced_value as double)                   as traced_value,

@@ -29,8 +29,8 @@ select
     units.unit_key,
     units.decided_by,
     units.records_loaded,
-    cast(len(list_filter(units.evidence, lambda e: e.role = registry.own_role)) as bigint) as own_evidence_rows,
-    cast(len(units.evidence) as bigint)            as evidence_rows,
+    cast({{ list_length('units.evidence', 'e.role = registry.own_role') }} as bigint) as own_evidence_rows,
+    cast({{ list_length('units.evidence') }} as bigint)            as evidence_rows,
     units.evidence
 from units
 inner join registry

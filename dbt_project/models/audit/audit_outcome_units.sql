@@ -40,12 +40,12 @@ contacts as (
 
 activity_evidence as (
 
-    select v.financial_year, v.member_id, flatten(list(e.evidence order by v.signed_in_at, v.visit_id)) as evidence
+    select v.financial_year, v.member_id, {{ concat_lists('e.evidence', ['v.signed_in_at', 'v.visit_id']) }} as evidence
     from visits v
     inner join record_evidence e on e.record_kind = 'visit' and e.record_key = v.visit_id
     group by all
     union all
-    select c.financial_year, c.member_id, flatten(list(e.evidence order by c.contact_date, c.contact_id))
+    select c.financial_year, c.member_id, {{ concat_lists('e.evidence', ['c.contact_date', 'c.contact_id']) }}
     from contacts c
     inner join record_evidence e on e.record_kind = 'contact' and e.record_key = c.contact_id
     group by all
@@ -54,7 +54,7 @@ activity_evidence as (
 
 activity_by_member as (
 
-    select financial_year, member_id, flatten(list(evidence)) as evidence
+    select financial_year, member_id, {{ concat_lists('evidence', []) }} as evidence
     from activity_evidence
     group by all
 
@@ -68,27 +68,13 @@ reach_units as (
         r.imd_decile_label                              as imd_decile,
         'member'                                        as unit_kind,
         r.member_id                                     as unit_key,
-        cast(to_json(struct_pack(
-            imd_decile := r.imd_decile_label,
-            unknown_reason := r.unknown_reason,
-            lsoa11cd := r.lsoa11cd,
-            postcode_status := r.postcode_status,
-            in_register := r.in_register,
-            counted_visits := r.counted_visits,
-            counted_contacts := r.counted_contacts,
-            visit_sites := r.visit_sites
-        )) as varchar)                                  as decided_by,
-        list_concat(
-            case when r.register_file_path is not null then [struct_pack(
-                role := 'member', record_key := r.member_id, file_path := r.register_file_path,
-                line_number := r.register_line_number, file_sha256 := r.register_file_sha256,
-                is_winning := true)] else [] end,
-            case when r.imd_file_path is not null then [struct_pack(
-                role := 'imd', record_key := r.lsoa11cd, file_path := r.imd_file_path,
-                line_number := r.imd_line_number, file_sha256 := r.imd_file_sha256,
-                is_winning := true)] else [] end,
-            coalesce(a.evidence, [])
-        )                                               as evidence
+        {{ json_text(struct_of([('imd_decile', "r.imd_decile_label"), ('unknown_reason', "r.unknown_reason"), ('lsoa11cd', "r.lsoa11cd"), ('postcode_status', "r.postcode_status"), ('in_register', "r.in_register"), ('counted_visits', "r.counted_visits"), ('counted_contacts', "r.counted_contacts"), ('visit_sites', "r.visit_sites")])) }}                                  as decided_by,
+        {%- set register_row = struct_of([('role', "'member'"), ('record_key', "r.member_id"), ('file_path', "r.register_file_path"), ('line_number', "r.register_line_number"), ('file_sha256', "r.register_file_sha256"), ('is_winning', "true")]) %}
+        {%- set imd_row = struct_of([('role', "'imd'"), ('record_key', "r.lsoa11cd"), ('file_path', "r.imd_file_path"), ('line_number', "r.imd_line_number"), ('file_sha256', "r.imd_file_sha256"), ('is_winning', "true")]) %}
+        {{ list_concat([
+            'case when r.register_file_path is not null then ' ~ list_of([register_row]) ~ ' else ' ~ empty_list_like(list_of([register_row])) ~ ' end',
+            'case when r.imd_file_path is not null then ' ~ list_of([imd_row]) ~ ' else ' ~ empty_list_like(list_of([imd_row])) ~ ' end',
+            'coalesce(a.evidence, ' ~ empty_list_like('a.evidence') ~ ')']) }}                                               as evidence
     from reached r
     left join activity_by_member a
         on a.financial_year = r.financial_year and a.member_id = r.member_id
@@ -111,11 +97,8 @@ response_evidence as (
 
     select
         responses.response_id,
-        list(struct_pack(
-            role := 'response', record_key := responses.response_id, file_path := responses.file_path,
-            line_number := responses.line_number, file_sha256 := responses.file_sha256,
-            is_winning := winning.response_id is not null)
-            order by winning.response_id is null, responses.file_path, responses.line_number) as evidence
+        {%- set response_row = struct_of([('role', "'response'"), ('record_key', "responses.response_id"), ('file_path', "responses.file_path"), ('line_number', "responses.line_number"), ('file_sha256', "responses.file_sha256"), ('is_winning', "winning.response_id is not null")]) %}
+        {{ ordered_list(response_row, ['winning.response_id is null', 'responses.file_path', 'responses.line_number']) }} as evidence
     from responses
     left join winning
         on winning.response_id = responses.response_id
@@ -136,27 +119,13 @@ pair_units as (
     select
         'swemwbs_paired_members'                        as kpi,
         p.financial_year,
-        cast(null as varchar)                           as imd_decile,
+        cast(null as {{ dbt.type_string() }})                           as imd_decile,
         'member'                                        as unit_kind,
         p.member_id                                     as unit_key,
-        cast(to_json(struct_pack(
-            baseline_response_id := p.baseline_response_id,
-            baseline_on := p.baseline_on,
-            baseline_score := p.baseline_swemwbs,
-            follow_up_response_id := p.follow_up_response_id,
-            follow_up_on := p.follow_up_on,
-            follow_up_score := p.follow_up_swemwbs,
-            days_between := p.days_between,
-            change := round(p.follow_up_swemwbs - p.baseline_swemwbs, 2)
-        )) as varchar)                                  as decided_by,
-        list_concat(
-            list_transform(b.evidence, lambda e: struct_pack(role := 'baseline', record_key := e.record_key,
-                file_path := e.file_path, line_number := e.line_number, file_sha256 := e.file_sha256,
-                is_winning := e.is_winning)),
-            list_transform(f.evidence, lambda e: struct_pack(role := 'follow_up', record_key := e.record_key,
-                file_path := e.file_path, line_number := e.line_number, file_sha256 := e.file_sha256,
-                is_winning := e.is_winning))
-        )                                               as evidence
+        {{ json_text(struct_of([('baseline_response_id', "p.baseline_response_id"), ('baseline_on', "p.baseline_on"), ('baseline_score', "p.baseline_swemwbs"), ('follow_up_response_id', "p.follow_up_response_id"), ('follow_up_on', "p.follow_up_on"), ('follow_up_score', "p.follow_up_swemwbs"), ('days_between', "p.days_between"), ('change', "round(p.follow_up_swemwbs - p.baseline_swemwbs, 2)")])) }}                                  as decided_by,
+        {%- set baseline_row = struct_of([('role', "'baseline'"), ('record_key', "e.record_key"), ('file_path', "e.file_path"), ('line_number', "e.line_number"), ('file_sha256', "e.file_sha256"), ('is_winning', "e.is_winning")]) %}
+        {%- set follow_up_row = struct_of([('role', "'follow_up'"), ('record_key', "e.record_key"), ('file_path', "e.file_path"), ('line_number', "e.line_number"), ('file_sha256', "e.file_sha256"), ('is_winning', "e.is_winning")]) %}
+        {{ list_concat([list_transform('b.evidence', baseline_row), list_transform('f.evidence', follow_up_row)]) }}                                               as evidence
     from pairs p
     inner join response_evidence b on b.response_id = p.baseline_response_id
     inner join response_evidence f on f.response_id = p.follow_up_response_id

@@ -177,17 +177,10 @@ final as (
         record_kind,
         record_key,
         count(*)                                   as evidence_rows,
-        list(
-            struct_pack(
-                role := record_kind,
-                record_key := record_key,
-                file_path := file_path,
-                line_number := line_number,
-                file_sha256 := file_sha256,
-                is_winning := is_winning
-            )
-            order by is_winning desc nulls last, file_path, line_number
-        )                                          as evidence
+        {%- set evidence_row = struct_of([('role', "record_kind"), ('record_key', "record_key"), ('file_path', "file_path"), ('line_number', "line_number"), ('file_sha256', "file_sha256"), ('is_winning', "is_winning")]) %}
+        -- the winning version first (is_winning desc nulls last), then file order
+        {{ ordered_list(evidence_row, ["case when is_winning then 0 when not is_winning then 1 else 2 end",
+                                       "file_path", "line_number"]) }} as evidence
     from source_rows
     group by record_kind, record_key
 

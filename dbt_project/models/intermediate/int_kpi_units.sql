@@ -93,13 +93,7 @@ visit_units as (
                 || visits.versions_loaded || ' deliveries (first void row ' || visit_deliveries.first_void_row || ')'
             else 'visitor_type staff'
         end                                        as detail,
-        cast(to_json(struct_pack(
-            visit_date := visits.visit_date,
-            signed_in_at := visits.signed_in_at,
-            visitor_type := visits.visitor_type,
-            void_in_any_delivery := visits.is_void,
-            deliveries := visits.versions_loaded
-        )) as varchar)                             as decided_by,
+        {{ json_text(struct_of([('visit_date', "visits.visit_date"), ('signed_in_at', "visits.signed_in_at"), ('visitor_type', "visits.visitor_type"), ('void_in_any_delivery', "visits.is_void"), ('deliveries', "visits.versions_loaded")])) }}                             as decided_by,
         visits.versions_loaded                     as records_loaded,
         'visit'                                    as record_kind,
         visits.visit_id                            as record_key,
@@ -122,7 +116,7 @@ member_years as (
         count(*) filter (where is_counted)                           as counted_visits,
         min(visit_date) filter (where is_counted)                    as first_visit,
         max(visit_date) filter (where is_counted)                    as last_visit,
-        list(visit_id order by signed_in_at, visit_id) filter (where is_counted) as visit_ids,
+        {{ ordered_list('visit_id', ['signed_in_at', 'visit_id'], where='is_counted') }} as visit_ids,
         sum(versions_loaded) filter (where is_counted)               as records_loaded,
         count(*)                                                     as visits_in_year,
         count(*) filter (where is_void)                              as void_visits,
@@ -139,7 +133,7 @@ member_units as (
         'visiting_members'                         as kpi,
         member_years.financial_year,
         cast(null as date)                         as month,
-        cast(null as varchar)                      as site_code,
+        cast(null as {{ dbt.type_string() }})                      as site_code,
         'member'                                   as unit_kind,
         member_years.member_id                     as unit_key,
         member_years.is_counted,
@@ -148,12 +142,7 @@ member_units as (
             member_years.visits_in_year || ' visit(s) in the year, none counted: '
                 || member_years.void_visits || ' void, ' || member_years.staff_visits || ' staff'
         end                                        as detail,
-        case when member_years.is_counted then cast(to_json(struct_pack(
-            counted_visits := member_years.counted_visits,
-            first_visit := member_years.first_visit,
-            last_visit := member_years.last_visit,
-            visit_ids := member_years.visit_ids
-        )) as varchar) end                         as decided_by,
+        case when member_years.is_counted then {{ json_text(struct_of([('counted_visits', "member_years.counted_visits"), ('first_visit', "member_years.first_visit"), ('last_visit', "member_years.last_visit"), ('visit_ids', "member_years.visit_ids")])) }} end                         as decided_by,
         member_years.records_loaded,
         'visit'                                    as record_kind,
         visits.visit_id                            as record_key,
@@ -176,13 +165,13 @@ visits_without_member as (
         'visiting_members'                         as kpi,
         financial_year,
         cast(null as date)                         as month,
-        cast(null as varchar)                      as site_code,
+        cast(null as {{ dbt.type_string() }})                      as site_code,
         'visit'                                    as unit_kind,
         visit_id                                   as unit_key,
         false                                      as is_counted,
         'no_member_id'                             as rule,
         'counted visit with no membership number (visitor_type ' || visitor_type || ')' as detail,
-        cast(null as varchar)                      as decided_by,
+        cast(null as {{ dbt.type_string() }})                      as decided_by,
         versions_loaded                            as records_loaded,
         'visit'                                    as record_kind,
         visit_id                                   as record_key,
@@ -220,16 +209,11 @@ contact_units as (
             else 'not_attended'
         end                                        as rule,
         case when not contacts.is_attended then
-            'latest version (updated_at ' || strftime(contacts.updated_at, '%Y-%m-%dT%H:%M:%SZ') || ') is '
+            'latest version (updated_at ' || {{ iso_timestamp('contacts.updated_at', 'Z') }} || ') is '
                 || contacts.outcome
                 || case when contact_history.ever_attended then '; an earlier version was attended' else '' end
         end                                        as detail,
-        cast(to_json(struct_pack(
-            contact_date := contacts.contact_date,
-            latest_outcome := contacts.outcome,
-            latest_updated_at := contacts.updated_at,
-            versions := contacts.versions_loaded
-        )) as varchar)                             as decided_by,
+        {{ json_text(struct_of([('contact_date', "contacts.contact_date"), ('latest_outcome', "contacts.outcome"), ('latest_updated_at', "contacts.updated_at"), ('versions', "contacts.versions_loaded")])) }}                             as decided_by,
         contacts.versions_loaded                   as records_loaded,
         'contact'                                  as record_kind,
         contacts.contact_id                        as record_key,
@@ -295,18 +279,11 @@ prescription_facts as (
         case
             when considered.is_counted then null
             when considered.is_withdrawn then 'latest status ' || considered.status
-                || ' (updated_at ' || strftime(considered.updated_at, '%Y-%m-%dT%H:%M:%SZ') || ')'
+                || ' (updated_at ' || {{ iso_timestamp('considered.updated_at', 'Z') }} || ')'
             when considered.is_orphan then 'contact ' || considered.contact_id || ' not loaded (yet)'
             else 'contact ' || considered.contact_id || ' latest outcome ' || considered.contact_outcome
         end                                        as detail,
-        case when considered.is_counted then cast(to_json(struct_pack(
-            latest_status := considered.counted_status,
-            latest_updated_at := considered.counted_updated_at,
-            contact_id := considered.contact_id,
-            contact_outcome := considered.counted_contact_outcome,
-            contact_date := considered.counted_contact_date,
-            versions := considered.versions_loaded
-        )) as varchar) end                         as decided_by,
+        case when considered.is_counted then {{ json_text(struct_of([('latest_status', "considered.counted_status"), ('latest_updated_at', "considered.counted_updated_at"), ('contact_id', "considered.contact_id"), ('contact_outcome', "considered.counted_contact_outcome"), ('contact_date', "considered.counted_contact_date"), ('versions', "considered.versions_loaded")])) }} end                         as decided_by,
         considered.versions_loaded                 as records_loaded,
         considered.contact_id
     from prescriptions_considered as considered
@@ -346,13 +323,7 @@ session_facts as (
         case when not sessions.is_delivered then
             'no non-staff attendance (' || sessions.staff_attendances || ' staff attendance(s))'
         end                                        as detail,
-        cast(to_json(struct_pack(
-            meeting_id := sessions.meeting_id,
-            start_time := sessions.start_time,
-            member_attendances := sessions.member_attendances,
-            staff_attendances := sessions.staff_attendances,
-            exports := sessions.files_loaded
-        )) as varchar)                             as decided_by,
+        {{ json_text(struct_of([('meeting_id', "sessions.meeting_id"), ('start_time', "sessions.start_time"), ('member_attendances', "sessions.member_attendances"), ('staff_attendances', "sessions.staff_attendances"), ('exports', "sessions.files_loaded")])) }}                             as decided_by,
         sessions.files_loaded                      as records_loaded
     from sessions
 
@@ -404,15 +375,7 @@ attendance_units as (
             when is_host then 'host of a session'
             else 'staff e-mail domain'
         end                                        as detail,
-        cast(to_json(struct_pack(
-            session_id := session_id,
-            person_key := person_key,
-            person_key_type := person_key_type,
-            is_host := is_host,
-            is_staff_domain := is_staff_domain,
-            participant_rows := participant_rows,
-            exports := files_loaded
-        )) as varchar)                             as decided_by,
+        {{ json_text(struct_of([('session_id', "session_id"), ('person_key', "person_key"), ('person_key_type', "person_key_type"), ('is_host', "is_host"), ('is_staff_domain', "is_staff_domain"), ('participant_rows', "participant_rows"), ('exports', "files_loaded")])) }}                             as decided_by,
         participant_rows                           as records_loaded,
         'attendance'                               as record_kind,
         session_id || '|' || person_key            as record_key,
@@ -431,7 +394,7 @@ zoom_people as (
         bool_or(is_member)                                                 as is_counted,
         any_value(person_key_type) filter (where is_member)                as person_key_type,
         count(*) filter (where is_member)                                  as member_attendances,
-        list(session_id order by start_time, session_id) filter (where is_member) as session_ids,
+        {{ ordered_list('session_id', ['start_time', 'session_id'], where='is_member') }} as session_ids,
         sum(participant_rows) filter (where is_member)                     as records_loaded,
         count(*)                                                           as attendances_in_year,
         bool_or(is_host)                                                   as ever_host,
@@ -447,7 +410,7 @@ zoom_member_units as (
         'zoom_members'                             as kpi,
         zoom_people.financial_year,
         cast(null as date)                         as month,
-        cast(null as varchar)                      as site_code,
+        cast(null as {{ dbt.type_string() }})                      as site_code,
         'person'                                   as unit_kind,
         zoom_people.person_key                     as unit_key,
         zoom_people.is_counted,
@@ -460,11 +423,7 @@ zoom_member_units as (
                     else 'staff e-mail domain'
                 end || ')'
         end                                        as detail,
-        case when zoom_people.is_counted then cast(to_json(struct_pack(
-            person_key_type := zoom_people.person_key_type,
-            attendances := zoom_people.member_attendances,
-            sessions := zoom_people.session_ids
-        )) as varchar) end                         as decided_by,
+        case when zoom_people.is_counted then {{ json_text(struct_of([('person_key_type', "zoom_people.person_key_type"), ('attendances', "zoom_people.member_attendances"), ('sessions', "zoom_people.session_ids")])) }} end                         as decided_by,
         zoom_people.records_loaded,
         'attendance'                               as record_kind,
         attendances.session_id || '|' || attendances.person_key as record_key,
@@ -486,12 +445,7 @@ call_facts as (
 
     select
         calls.*,
-        cast(to_json(struct_pack(
-            call_started_at_utc := call_started_at_utc,
-            call_started_at_local := call_started_at_local,
-            outcome := outcome,
-            deliveries := versions_loaded
-        )) as varchar)                             as call_decided_by
+        {{ json_text(struct_of([('call_started_at_utc', "call_started_at_utc"), ('call_started_at_local', "call_started_at_local"), ('outcome', "outcome"), ('deliveries', "versions_loaded")])) }}                             as call_decided_by
     from calls
 
 ),
@@ -534,7 +488,7 @@ service_users as (
         service_user_pseudonym,
         bool_or(is_successful)                                             as is_counted,
         count(*) filter (where is_successful)                              as successful_calls,
-        list(call_id order by call_started_at_utc, call_id) filter (where is_successful) as call_ids,
+        {{ ordered_list('call_id', ['call_started_at_utc', 'call_id'], where='is_successful') }} as call_ids,
         sum(versions_loaded) filter (where is_successful)                  as records_loaded,
         count(*)                                                           as calls_in_year
     from calls
@@ -549,7 +503,7 @@ service_user_units as (
         'wellbeing_people_reached'                 as kpi,
         service_users.financial_year,
         cast(null as date)                         as month,
-        cast(null as varchar)                      as site_code,
+        cast(null as {{ dbt.type_string() }})                      as site_code,
         'service_user'                             as unit_kind,
         service_users.service_user_pseudonym       as unit_key,
         service_users.is_counted,
@@ -557,10 +511,7 @@ service_user_units as (
         case when not service_users.is_counted then
             service_users.calls_in_year || ' call(s) in the year, none successful'
         end                                        as detail,
-        case when service_users.is_counted then cast(to_json(struct_pack(
-            successful_calls := service_users.successful_calls,
-            call_ids := service_users.call_ids
-        )) as varchar) end                         as decided_by,
+        case when service_users.is_counted then {{ json_text(struct_of([('successful_calls', "service_users.successful_calls"), ('call_ids', "service_users.call_ids")])) }} end                         as decided_by,
         service_users.records_loaded,
         'call'                                     as record_kind,
         calls.call_id                              as record_key,
@@ -582,13 +533,13 @@ calls_without_service_user as (
         'wellbeing_people_reached'                 as kpi,
         financial_year,
         cast(null as date)                         as month,
-        cast(null as varchar)                      as site_code,
+        cast(null as {{ dbt.type_string() }})                      as site_code,
         'call'                                     as unit_kind,
         call_id                                    as unit_key,
         false                                      as is_counted,
         'no_service_user_ref'                      as rule,
         'successful call with no service_user_ref' as detail,
-        cast(null as varchar)                      as decided_by,
+        cast(null as {{ dbt.type_string() }})                      as decided_by,
         versions_loaded                            as records_loaded,
         'call'                                     as record_kind,
         call_id                                    as record_key,
@@ -626,18 +577,18 @@ unioned as (
 )
 
 select
-    cast(kpi as varchar)                           as kpi,
-    cast(financial_year as varchar)                as financial_year,
+    cast(kpi as {{ dbt.type_string() }})                           as kpi,
+    cast(financial_year as {{ dbt.type_string() }})                as financial_year,
     cast(month as date)                            as month,
-    cast(site_code as varchar)                     as site_code,
-    cast(unit_kind as varchar)                     as unit_kind,
-    cast(unit_key as varchar)                      as unit_key,
+    cast(site_code as {{ dbt.type_string() }})                     as site_code,
+    cast(unit_kind as {{ dbt.type_string() }})                     as unit_kind,
+    cast(unit_key as {{ dbt.type_string() }})                      as unit_key,
     cast(is_counted as boolean)                    as is_counted,
-    cast(rule as varchar)                          as rule,
-    cast(detail as varchar)                        as detail,
-    cast(decided_by as varchar)                    as decided_by,
+    cast(rule as {{ dbt.type_string() }})                          as rule,
+    cast(detail as {{ dbt.type_string() }})                        as detail,
+    cast(decided_by as {{ dbt.type_string() }})                    as decided_by,
     cast(records_loaded as bigint)                 as records_loaded,
-    cast(record_kind as varchar)                   as record_kind,
-    cast(record_key as varchar)                    as record_key,
+    cast(record_kind as {{ dbt.type_string() }})                   as record_kind,
+    cast(record_key as {{ dbt.type_string() }})                    as record_key,
     cast(record_order as bigint)                   as record_order
 from unioned

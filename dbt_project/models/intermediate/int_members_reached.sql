@@ -25,11 +25,11 @@ contacts as (
 activity as (
 
     select financial_year, member_id, count(*) as counted_visits, 0 as counted_contacts,
-           list(distinct site_code order by site_code) as visit_sites
+           {{ sorted_set('site_code') }} as visit_sites
     from visits
     group by all
     union all
-    select financial_year, member_id, 0, count(*), []
+    select financial_year, member_id, 0, count(*), {{ empty_text_list() }}
     from contacts
     group by all
 
@@ -42,7 +42,7 @@ reached as (
         member_id,
         sum(counted_visits)::bigint    as counted_visits,
         sum(counted_contacts)::bigint  as counted_contacts,
-        flatten(list(visit_sites))     as visit_sites
+        {{ concat_lists('visit_sites', []) }} as visit_sites
     from activity
     group by financial_year, member_id
 
@@ -76,7 +76,7 @@ select
     members.postcode_status,
     members.lsoa11cd,
     imd.imd_decile,
-    coalesce(cast(imd.imd_decile as varchar), 'unknown')   as imd_decile_label,
+    coalesce(cast(imd.imd_decile as {{ dbt.type_string() }}), 'unknown')   as imd_decile_label,
     case
         when imd.imd_decile is not null then null
         when members.member_id is null then 'not_in_register'

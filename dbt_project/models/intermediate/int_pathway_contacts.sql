@@ -2,7 +2,7 @@
 -- "the version with the latest updated_at wins").
 -- Incremental: the contact_ids in changed files, from all their versions (macros/incremental.sql).
 
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='contact_id', on_schema_change='fail') }}
+{{ config(materialized=versioned_materialization(), incremental_strategy='delete+insert', unique_key='contact_id', on_schema_change='fail') }}
 
 with contacts as (
 

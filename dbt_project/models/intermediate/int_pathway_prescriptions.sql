@@ -2,7 +2,7 @@
 -- pathways/: "the version with the latest updated_at wins").
 -- Incremental: the prescription_ids in changed files, from all their versions (macros/incremental.sql).
 
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='prescription_id', on_schema_change='fail') }}
+{{ config(materialized=versioned_materialization(), incremental_strategy='delete+insert', unique_key='prescription_id', on_schema_change='fail') }}
 
 with prescriptions as (
 

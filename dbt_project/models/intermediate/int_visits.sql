@@ -3,7 +3,7 @@
 -- Kiosk exports overlap, so a visit_id arrives in several files. Its fields
 -- come from the version in the "newest export"; void-ness from ALL versions.
 
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='visit_id', on_schema_change='fail') }}
+{{ config(materialized=versioned_materialization(), incremental_strategy='delete+insert', unique_key='visit_id', on_schema_change='fail') }}
 
 with visits as (
 

@@ -2,7 +2,7 @@
 -- delivered twice is one call").
 -- Incremental: the call_ids in changed files, from all their versions (macros/incremental.sql).
 
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='call_id', on_schema_change='fail') }}
+{{ config(materialized=versioned_materialization(), incremental_strategy='delete+insert', unique_key='call_id', on_schema_change='fail') }}
 
 with calls as (
 

@@ -49,7 +49,7 @@ select
     f.response_id                                      as follow_up_response_id,
     b.completed_on                                     as baseline_on,
     f.completed_on                                     as follow_up_on,
-    date_diff('day', b.completed_on, f.completed_on)   as days_between,
+    {{ dbt.datediff('b.completed_on', 'f.completed_on', 'day') }} as days_between,
     b.swemwbs_metric_score                             as baseline_swemwbs,
     f.swemwbs_metric_score                             as follow_up_swemwbs,
     b.life_satisfaction as baseline_life_satisfaction, f.life_satisfaction as follow_up_life_satisfaction,

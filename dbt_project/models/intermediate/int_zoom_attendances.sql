@@ -2,7 +2,7 @@
 -- (contract, zoom/: "one attendance per (session, person)").
 -- Incremental by session (see the changed_sessions CTE).
 
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
+{{ config(materialized=versioned_materialization(), incremental_strategy='delete+insert',
           unique_key=['meeting_id', 'start_time'], on_schema_change='fail') }}
 
 with meetings as (
@@ -136,7 +136,7 @@ minutes as (
 final as (
 
     select
-        attendances.meeting_id || '@' || strftime(attendances.start_time, '%Y-%m-%dT%H:%M:%S') as session_id,
+        attendances.meeting_id || '@' || {{ iso_timestamp('attendances.start_time') }} as session_id,
         attendances.meeting_id,
         attendances.start_time,
         attendances.person_key,

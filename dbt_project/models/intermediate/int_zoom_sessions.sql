@@ -21,7 +21,7 @@ sessions as (
         meeting_id,
         start_time,
         -- descriptive fields from the file with the highest sha (deterministic)
-        arg_max(topic, file_sha256)     as topic,
+        {{ value_at_max('topic', 'file_sha256') }} as topic,
         max(end_time)                   as end_time,
         max(duration_minutes)           as duration_minutes,
         max(participants_reported)      as participants_reported,
@@ -48,7 +48,7 @@ attendance_counts as (
 final as (
 
     select
-        sessions.meeting_id || '@' || strftime(sessions.start_time, '%Y-%m-%dT%H:%M:%S') as session_id,
+        sessions.meeting_id || '@' || {{ iso_timestamp('sessions.start_time') }} as session_id,
         sessions.meeting_id,
         sessions.start_time,
         sessions.end_time,

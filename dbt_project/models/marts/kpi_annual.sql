@@ -77,8 +77,8 @@ annual as (
 )
 
 select
-    cast(financial_year as varchar) as financial_year,
-    cast(kpi as varchar)            as kpi,
+    cast(financial_year as {{ dbt.type_string() }}) as financial_year,
+    cast(kpi as {{ dbt.type_string() }})            as kpi,
     cast(value as double)           as value
 from annual
 order by financial_year, kpi

@@ -47,10 +47,10 @@ cells as (
 )
 
 select
-    cast({{ financial_year('cells.month') }} as varchar) as financial_year,
+    cast({{ financial_year('cells.month') }} as {{ dbt.type_string() }}) as financial_year,
     cast(cells.month as date)                            as month,
-    cast(cells.site_code as varchar)                     as site_code,
-    cast(additive.kpi as varchar)                        as kpi,
+    cast(cells.site_code as {{ dbt.type_string() }})                     as site_code,
+    cast(additive.kpi as {{ dbt.type_string() }})                        as kpi,
     cast(coalesce(counted.counted_units, 0) as bigint)   as value
 from cells
 inner join additive

@@ -13,7 +13,7 @@ with register as (
 
 postcode_lookup as (
 
-    select any_value(file_path order by loaded_at desc, file_path desc) as file_path, count(distinct file_sha256) as files
+    select {{ value_at_max('file_path', ['loaded_at', 'file_path']) }} as file_path, count(distinct file_sha256) as files
     from {{ ref('stg_postcode_lsoa') }}
 
 ),

@@ -74,9 +74,9 @@ unpivoted as (
 )
 
 select
-    cast(financial_year as varchar) as financial_year,
+    cast(financial_year as {{ dbt.type_string() }}) as financial_year,
     cast(stage_order as integer)    as stage_order,
-    cast(stage as varchar)          as stage,
+    cast(stage as {{ dbt.type_string() }})          as stage,
     cast(value as bigint)           as value
 from unpivoted
 order by financial_year, stage_order

@@ -31,8 +31,8 @@ by_category as (
 )
 
 select
-    cast(financial_year as varchar)        as financial_year,
-    cast(category as varchar)              as category,
+    cast(financial_year as {{ dbt.type_string() }})        as financial_year,
+    cast(category as {{ dbt.type_string() }})              as category,
     cast(social_prescriptions as bigint)   as social_prescriptions,
     cast(accepted_or_completed as bigint)  as accepted_or_completed
 from by_category

@@ -15,8 +15,8 @@ by_site as (
 
     select financial_year, 'ALL' as site_code, member_id, imd_decile_label from reached
     union all
-    select financial_year, unnest(visit_sites) as site_code, member_id, imd_decile_label
-    from reached where len(visit_sites) > 0
+    select financial_year, {{ unnest_list('visit_sites') }} as site_code, member_id, imd_decile_label
+    from reached where {{ list_length('visit_sites') }} > 0
 
 ),
 
@@ -25,7 +25,7 @@ grid as (
     select s.financial_year, s.site_code, d.imd_decile, d.decile_order
     from (select distinct financial_year, site_code from by_site) s
     cross join (
-        select cast(n as varchar) as imd_decile, n as decile_order from range(1, 11) t(n)
+        select cast(n as {{ dbt.type_string() }}) as imd_decile, n as decile_order from {{ integers(1, 10, 't', 'n') }}
         union all select 'unknown', 11
     ) d
 

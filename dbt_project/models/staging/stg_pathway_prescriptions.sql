@@ -6,16 +6,16 @@ with source as (
 )
 
 select
-    cast(prescription_id as varchar) as prescription_id,
-    cast(contact_id as varchar)      as contact_id,
-    cast(category as varchar)        as category,
-    cast(referred_to as varchar)     as referred_to,
+    cast(prescription_id as {{ dbt.type_string() }}) as prescription_id,
+    cast(contact_id as {{ dbt.type_string() }})      as contact_id,
+    cast(category as {{ dbt.type_string() }})        as category,
+    cast(referred_to as {{ dbt.type_string() }})     as referred_to,
     cast(created_date as date)       as created_date,
-    cast(status as varchar)          as status,
+    cast(status as {{ dbt.type_string() }})          as status,
     cast(updated_at as timestamp)    as updated_at,
     -- lineage
-    cast(file_path as varchar)       as file_path,
+    cast(file_path as {{ dbt.type_string() }})       as file_path,
     cast(line_number as integer)     as line_number,
-    cast(file_sha256 as varchar)     as file_sha256,
+    cast(file_sha256 as {{ dbt.type_string() }})     as file_sha256,
     cast(loaded_at as timestamp)     as loaded_at
 from source

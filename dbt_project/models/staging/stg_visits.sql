@@ -6,16 +6,16 @@ with source as (
 )
 
 select
-    cast(visit_id as varchar)       as visit_id,
-    cast(site_code as varchar)      as site_code,
+    cast(visit_id as {{ dbt.type_string() }})       as visit_id,
+    cast(site_code as {{ dbt.type_string() }})      as site_code,
     cast(signed_in_at as timestamp) as signed_in_at,
-    cast(member_id as varchar)      as member_id,
-    cast(visitor_type as varchar)   as visitor_type,
-    cast(purpose as varchar)        as purpose,
-    cast(status as varchar)         as status,
+    cast(member_id as {{ dbt.type_string() }})      as member_id,
+    cast(visitor_type as {{ dbt.type_string() }})   as visitor_type,
+    cast(purpose as {{ dbt.type_string() }})        as purpose,
+    cast(status as {{ dbt.type_string() }})         as status,
     -- lineage
-    cast(file_path as varchar)      as file_path,
+    cast(file_path as {{ dbt.type_string() }})      as file_path,
     cast(line_number as integer)    as line_number,
-    cast(file_sha256 as varchar)    as file_sha256,
+    cast(file_sha256 as {{ dbt.type_string() }})    as file_sha256,
     cast(loaded_at as timestamp)    as loaded_at
 from source

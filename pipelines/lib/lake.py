@@ -1,0 +1,89 @@
+"""The raw layer as Parquet files: what ingestion loaded, for engines other than DuckDB (docs/spark.md).
+
+Layout under the lake root (OUTCOMES_LAKE, default `<home>/lake`):
+
+    <lake>/raw/<table>/source=<source>/<file_sha256>.parquet   one file per landed export and raw table
+    <lake>/ledger/files.parquet, <lake>/ledger/rejected_rows.parquet   the ledger beside it
+
+The rows are raw.*'s exactly: typed, validated, pseudonymised at ingestion (no personal data
+reaches the lake, as none reaches the warehouse). A file's Parquet is written once, after the
+transaction that loaded it committed; `sync` writes whatever is missing, so a crash between the
+two, an older home, or a new lake path are caught up on the next ingestion. raw.members rows are
+resolved again when a newer postcode lookup arrives (pipelines/lib/members.py), so that table's
+files are rewritten whenever members are ingested. Every write goes to a temporary name and is
+renamed: a reader never sees half a file. Nothing is ever deleted from the lake: a lake is one
+home's (a second home, e.g. `outcomes reproduce`'s scratch home, must not share it: Spark would
+read both homes' files).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+LAKE_ENV = "OUTCOMES_LAKE"
+
+# the raw tables each ingestion source writes (pipelines/assets/raw.py)
+SOURCE_TABLES: dict[str, tuple[str, ...]] = {
+    "visits": ("visits",),
+    "zoom": ("zoom_meetings", "zoom_participants"),
+    "pathways": ("pathway_contacts", "pathway_prescriptions"),
+    "wellbeing_calls": ("wellbeing_calls",),
+    "members": ("members",),
+    "reference": ("postcode_lsoa", "imd_deciles"),
+    "outcome_measures": ("outcome_measures",),
+}
+REWRITTEN_TABLES = frozenset({"members"})  # rows updated after loading (see the module's docstring)
+LEDGER_TABLES = ("files", "rejected_rows")
+
+
+def lake_root(home_root: Path) -> Path:
+    """The lake named by OUTCOMES_LAKE, else `<home>/lake`."""
+    return Path(os.environ.get(LAKE_ENV) or home_root / "lake").expanduser().resolve()
+
+
+def table_dir(lake: Path, table: str) -> Path:
+    source = next(s for s, tables in SOURCE_TABLES.items() if table in tables)
+    return lake / "raw" / table / f"source={source}"
+
+
+def sync(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> int:
+    """Write the Parquet file of every loaded export of `source` that the lake lacks (all of them
+    for a rewritten table), then the ledger. Returns the number of files written."""
+    written = 0
+    for table in SOURCE_TABLES[source]:
+        folder = table_dir(lake, table)
+        folder.mkdir(parents=True, exist_ok=True)
+        present = {p.stem for p in folder.glob("*.parquet")}
+        hashes = {h for (h,) in con.execute(f"SELECT DISTINCT file_sha256 FROM raw.{table}").fetchall()}
+        missing = hashes if table in REWRITTEN_TABLES else hashes - present
+        if missing:
+            written += write_files(con, table, sorted(missing), folder)
+    (lake / "ledger").mkdir(parents=True, exist_ok=True)
+    for table in LEDGER_TABLES:
+        tmp = lake / "ledger" / f".{table}.parquet.tmp"
+        con.execute(f"COPY (SELECT * FROM ledger.{table}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        os.replace(tmp, lake / "ledger" / f"{table}.parquet")
+    return written
+
+
+def write_files(con: duckdb.DuckDBPyConnection, table: str, hashes: list[str], folder: Path) -> int:
+    """One scan of the table, one Parquet file per export (pyarrow: a COPY per file, or DuckDB's
+    PARTITION_BY, cost 2-5x more at thousands of small files)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    con.execute("CREATE OR REPLACE TEMP TABLE _lake_files (file_sha256 VARCHAR)")
+    con.executemany("INSERT INTO _lake_files VALUES (?)", [[h] for h in hashes])
+    rows = con.sql(f"""SELECT t.* FROM raw.{table} AS t SEMI JOIN _lake_files USING (file_sha256)
+                           ORDER BY t.file_sha256, t.line_number""").to_arrow_table()
+    con.execute("DROP TABLE _lake_files")
+    shas = rows.column("file_sha256")
+    starts = [0] + [i + 1 for i in pc.indices_nonzero(pc.not_equal(shas[1:], shas[:-1])).to_pylist()]
+    for start, end in zip(starts, starts[1:] + [rows.num_rows]):
+        sha = shas[start].as_py()
+        tmp = folder / f".{sha}.parquet.tmp"
+        pq.write_table(rows.slice(start, end - start), tmp, compression="zstd")
+        os.replace(tmp, folder / f"{sha}.parquet")
+    return len(starts) if rows.num_rows else 0
