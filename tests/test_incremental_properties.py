@@ -13,7 +13,8 @@ is the real one minus Dagster: the real ingestion (ingest_source), then dbt as t
 it (build_args, plan_build, record_build: pipelines/assets/dbt.py). One seed goes through
 `outcomes run` end to end instead.
 
-Pipeline work in this file: SEEDS x BATCHES x 2 dbt builds, plus E2E_BATCHES x 2 `outcomes run`.
+Pipeline work in this file: SEEDS x BATCHES x 2 dbt builds, plus 2 x E2E_BATCHES - 1 `outcomes run`
+(~4 minutes on 2 cores).
 """
 from __future__ import annotations
 
@@ -33,9 +34,9 @@ from pipelines.lib.pseudonym import Pseudonymiser
 from tests.random_history import history
 from tests.support import outcomes
 
-SEEDS = [11, 23, 37]
+SEEDS = [11, 23]
 BATCHES = 4
-E2E_SEED, E2E_BATCHES = 5, 3
+E2E_SEED, E2E_BATCHES = 5, 2
 ACTIVITY_SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
 MARTS = tuple(sorted(p.stem for p in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql")))
 COMPARED = MARTS + ("audit_kpi_units", "audit_kpi_exclusions", "int_kpi_units", "int_visits",
@@ -119,11 +120,14 @@ def test_outcomes_run_end_to_end_equals_full_refresh(tmp_path):
     landing, home, full = tmp_path / "landing", tmp_path / "home", tmp_path / "full"
     for number, batch in enumerate(history(E2E_SEED, E2E_BATCHES)):
         deliver(landing, batch)
+        if number > 0:
+            with warehouse.connect(home / "warehouse.duckdb") as con:
+                # a build recorded with this project and vars, few files pending: the run is incremental
+                plan = inc.plan_build(con, project_fingerprint(), dbt_vars())
+            assert not plan.full_refresh, plan.describe()
         outcomes("run", "--landing", str(landing), "--home", str(home))
         if number == 0:
             continue  # the first run is a full build
-        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-            assert con.execute("SELECT dbt_vars FROM ledger.dbt_build").fetchall() == [(dbt_vars(),)]
         shutil.rmtree(full, ignore_errors=True)
         shutil.copytree(home, full)
         outcomes("run", "--landing", str(landing), "--home", str(full), "--full-refresh")
