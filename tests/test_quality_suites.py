@@ -173,3 +173,17 @@ def test_no_raw_table_has_a_postcode_or_year_of_birth_column():
         assert not {"postcode", "year_of_birth", "pcds"} & set(columns(table)), table
     [e] = expectations(RAW["raw_members"], "expect_column_values_to_match_regex", "lsoa11cd")
     assert e["kwargs"]["regex"] == "^[A-Z][0-9]{8}$" and e["meta"]["severity"] == "error"
+
+
+def test_great_expectations_imports_where_main_has_no_file():
+    """With the spark extra installed, GE imports pyspark.sql.connect, which calls sys.exit(0) in a
+    process whose __main__ has no file (pytest-xdist workers, `python -c`): every GE check of an
+    in-process run then failed. pipelines.quality.ge imports GE so that it does not."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "from pipelines.quality import ge; ge.context(); print('imported')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-2000:]

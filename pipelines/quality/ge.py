@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -48,11 +49,21 @@ class Outcome:
         return d
 
 
+# Great Expectations imports these optionally when pyspark is installed (the spark extra). In a
+# process whose __main__ has neither a file nor a spec (a pytest-xdist worker, `python -c`),
+# pyspark.sql.connect takes the import for its own doctests and calls sys.exit(0) halfway through
+# (pyspark/sql/connect/utils.py: check_dependencies). Nothing here uses Spark Connect: marking
+# the two modules absent makes GE's optional import fail as the ImportError it expects.
+SPARK_CONNECT_MODULES = ("pyspark.sql.connect.dataframe", "pyspark.sql.connect.session")
+
+
 def context():
     """The process's ephemeral Great Expectations context (imports GE on first call)."""
     global _CONTEXT
     if _CONTEXT is None:
         t = time.perf_counter()
+        for name in SPARK_CONNECT_MODULES:
+            sys.modules.setdefault(name, None)
         import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
