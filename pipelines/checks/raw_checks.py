@@ -4,19 +4,9 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.raw import raw_key
-from pipelines.lib.contracts import SOURCES
+from pipelines.lib.contracts import SOURCE_TABLES, SOURCES
 from pipelines.quality.results import KIND_META, REPORT_RESOURCE, QualityReport, record_check
 from pipelines.resources import OutcomesResource
-
-SOURCE_TABLES = {
-    "visits": ("visits",),
-    "zoom": ("zoom_meetings", "zoom_participants"),
-    "pathways": ("pathway_contacts", "pathway_prescriptions"),
-    "wellbeing_calls": ("wellbeing_calls",),
-    "members": ("members",),
-    "reference": ("postcode_lsoa", "imd_deciles"),
-    "outcome_measures": ("outcome_measures",),
-}
 
 
 def row_conservation_failures(con, source: str) -> list[str]:

@@ -100,3 +100,8 @@ def check_args(scale: float, years: int) -> None:
         raise ValueError("years must be an integer >= 1")
     if not (scale > 0 and math.isfinite(scale)):
         raise ValueError("scale must be a positive number")
+
+
+def wellbeing_targets(t: dict[str, int]) -> tuple[int, int, int]:
+    """A year's designed wellbeing figures: calls, successful contacts, people reached."""
+    return t["wellbeing_calls"], t["wellbeing_successful_contacts"], t["wellbeing_people_reached"]

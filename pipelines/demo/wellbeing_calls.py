@@ -20,6 +20,7 @@ from pipelines.demo.calendar import (
     local_to_utc,
 )
 from pipelines.demo.files import HEADERS, Landing, encode
+from pipelines.demo.targets import wellbeing_targets
 
 _WB_E0 = datetime(2020, 4, 13, 6, 0)  # first fortnightly export (UTC); each covers 21 days
 
@@ -40,7 +41,7 @@ def write_wellbeing_calls(L: Landing, seed: int, scale: float, years: int, targe
     dup_exports: set[int] = set()
     for fy in range(FIRST_FY, FIRST_FY + years):
         t = targets[fy]
-        WC, WS, WP = t["wellbeing_calls"], t["wellbeing_successful_contacts"], t["wellbeing_people_reached"]
+        WC, WS, WP = wellbeing_targets(t)
         boundary = fy == 2022
         days, weights = [], []
         for o in range(fy_start(fy).toordinal(), fy_end(fy).toordinal() + 1):

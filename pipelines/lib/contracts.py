@@ -10,6 +10,16 @@ from __future__ import annotations
 ACTIVITY_SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
 OUTCOME_SOURCES = ("members", "reference", "outcome_measures")
 SOURCES = ACTIVITY_SOURCES + OUTCOME_SOURCES
+# The raw tables each source's ingestion writes (pipelines/lib/ingest.py).
+SOURCE_TABLES: dict[str, tuple[str, ...]] = {
+    "visits": ("visits",),
+    "zoom": ("zoom_meetings", "zoom_participants"),
+    "pathways": ("pathway_contacts", "pathway_prescriptions"),
+    "wellbeing_calls": ("wellbeing_calls",),
+    "members": ("members",),
+    "reference": ("postcode_lsoa", "imd_deciles"),
+    "outcome_measures": ("outcome_measures",),
+}
 
 VISITS_HEADER = ("visit_id", "site_code", "signed_in_at", "member_id", "visitor_type", "purpose", "status")
 CONTACTS_HEADER = ("contact_id", "member_id", "advisor_id", "site_code", "contact_date", "mode", "outcome", "updated_at")

@@ -22,18 +22,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.contracts import SOURCE_TABLES
+
 LAKE_ENV = "OUTCOMES_LAKE"
 
-# the raw tables each ingestion source writes (pipelines/assets/raw.py)
-SOURCE_TABLES: dict[str, tuple[str, ...]] = {
-    "visits": ("visits",),
-    "zoom": ("zoom_meetings", "zoom_participants"),
-    "pathways": ("pathway_contacts", "pathway_prescriptions"),
-    "wellbeing_calls": ("wellbeing_calls",),
-    "members": ("members",),
-    "reference": ("postcode_lsoa", "imd_deciles"),
-    "outcome_measures": ("outcome_measures",),
-}
 REWRITTEN_TABLES = frozenset({"members"})  # rows updated after loading (see the module's docstring)
 LEDGER_TABLES = ("files", "rejected_rows")
 

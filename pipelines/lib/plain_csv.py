@@ -207,8 +207,9 @@ def layout_of(source: str, path: PurePosixPath) -> Layout | None:
     return None
 
 
-def plain_body(data: bytes, layout: Layout) -> str | None:
-    """The file's data lines joined by LF, if the file is plain; None sends it to the Python parser."""
+def plain_text(data: bytes) -> str | None:
+    """The file's text with LF line ends, if it decodes and has no quote and no lone CR; None
+    sends it to the Python parser."""
     try:
         text = decode(data)
     except Quarantine:
@@ -219,6 +220,14 @@ def plain_body(data: bytes, layout: Layout) -> str | None:
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             return None
+    return text
+
+
+def plain_body(data: bytes, layout: Layout) -> str | None:
+    """The file's data lines joined by LF, if the file is plain; None sends it to the Python parser."""
+    text = plain_text(data)
+    if text is None:
+        return None
     header, _, body = text.partition("\n")
     body = body[:-1] if body.endswith("\n") else body
     if header != ",".join(layout.header) or not body:
@@ -244,16 +253,9 @@ def zoom_plain(data: bytes, rel_path: PurePosixPath, p: Pseudonymiser, loaded_at
     and participants follow. The head (lines 1-4: the meeting) is parsed by the Python parser
     alone, so a bad one is judged as the whole file would be; the participants in DuckDB, any
     number of fields at or past the contract's columns (extra columns are allowed)."""
-    try:
-        text = decode(data)
-    except Quarantine:
+    text = plain_text(data)
+    if text is None:
         return None
-    if '"' in text:
-        return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
-            return None
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
