@@ -115,14 +115,18 @@ def small_landing(tmp_path_factory) -> Path:
 def test_ingestion_killed_at_random_moments_recovers_exactly(small_landing, tmp_path):
     reference, db = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
     done = child(INGEST, str(small_landing), str(reference))
+    wait_for_line(done, "started")
+    started = time.monotonic()
     assert done.wait(timeout=600) == 0, done.stderr.read()
+    # kills fall inside the time a whole ingestion takes here (it got faster: fixed windows missed it)
+    span = max(0.2, 0.9 * (time.monotonic() - started))
     rnd, kills, attempts = random.Random(8), 0, 0
     while kills < 6 and attempts < 40:
         attempts += 1
         proc = child(INGEST, str(small_landing), str(db))
         wait_for_line(proc, "started")
         try:
-            proc.wait(timeout=rnd.uniform(0.05, 2.5))
+            proc.wait(timeout=rnd.uniform(0.05, span))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
