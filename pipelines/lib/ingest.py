@@ -164,7 +164,7 @@ def ingest_source(
     def plain_file(ledger: dict, data: bytes, rel_path) -> tuple[plain_csv.Layout, plain_csv.PlainFile] | None:
         """The file's layout and body if DuckDB can parse it (pipelines.lib.plain_csv)."""
         if source == "zoom":
-            return plain_csv.zoom_plain(data, rel_path, p, ledger["loaded_at"], ledger)
+            return plain_csv.zoom_plain(data, rel_path, p, ledger["loaded_at"], ledger) if plain_csv.zoom_enabled() else None
         layout = plain_csv.layout_of(source, rel_path)
         body = plain_csv.plain_body(data, layout) if layout else None
         return None if body is None else (layout, plain_csv.PlainFile(ledger, body, rel_path, data))
