@@ -65,14 +65,15 @@ def definitions_for(home: Home, landing: Path, engine: str = ""):
     return build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine))
 
 
-def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None, engine: str = "") -> dict:
-    """Run the asset graph (or a selection of it) in process against `landing`, state under `home`;
-    the run's summary (what `finish_run` prints and records)."""
+def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None, engine: str = "", defs=None) -> dict:
+    """Run the asset graph (or a selection of it) in process against `landing`, state under `home`
+    (`defs`: the definitions for them, when the caller has built them); the run's summary (what
+    `finish_run` prints and records)."""
     check_landing(landing)
     check_key(home)
     from dagster import DagsterInstance
 
-    job = definitions_for(home, landing, engine).resolve_job_def("refresh_all")
+    job = (defs or definitions_for(home, landing, engine)).resolve_job_def("refresh_all")
     home.ensure().logs.mkdir(parents=True, exist_ok=True)
     # An in-memory instance: the SQLite event log costs ~30 ms an event (~700 events a run). The
     # run's record is the manifest under <home>/runs (pipelines/audit/manifest.py); runs launched
@@ -164,17 +165,18 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False, engine:
         return 0
     sources = set() if full_refresh or not run_inputs.only_landing_changed(home, inputs) else new_sources(home, files)
     run_inputs.forget(home)  # until this run succeeds, the last record no longer describes the outputs
-    selection = None
+    selection = defs = None
     if sources:
         from pipelines.sensors import affected_assets
 
-        graph = definitions_for(home, landing, engine).resolve_asset_graph()
+        defs = definitions_for(home, landing, engine)
+        graph = defs.resolve_asset_graph()
         selection = sorted(affected_assets(graph, sources), key=lambda k: k.to_user_string())
         print(f"new files in: {', '.join(sorted(sources))}; running what they affect "
               f"({len(selection)} of {len(graph.get_all_asset_keys())} assets)", flush=True)
     # --full-refresh also rebuilds the incremental dbt models whole
     summary = run_pipeline(home, landing, asset_selection=selection,
-                           tags={FULL_REFRESH_TAG: "true"} if full_refresh else None, engine=engine)
+                           tags={FULL_REFRESH_TAG: "true"} if full_refresh else None, engine=engine, defs=defs)
     code = finish_run(summary, home)
     if code == 0:
         run_inputs.save(home, inputs, summary["run_id"])

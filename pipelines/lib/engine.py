@@ -2,8 +2,8 @@
 
 One setting: `outcomes run/demo/watch --engine`, else OUTCOMES_ENGINE (`duckdb` | `spark`), read
 when a run starts by `dagster dev`, the daemon and `watch` alike. It becomes dbt's `--target`
-(dbt_project/profiles.yml), and the Spark folders go to dbt as vars (`dbt_project.dbt_vars`). On Spark, dbt reads the lake (pipelines/lib/lake.py) and writes its
-tables under `<home>/spark`; at the end of the build every model is exported as Parquet
+(dbt_project/profiles.yml), and the Spark folders go to dbt as vars (`dbt_project.dbt_vars`).
+On Spark, dbt reads the lake (pipelines/lib/lake.py) and writes its tables under `<home>/spark`; at the end of the build every model is exported as Parquet
 (macros/export_models.sql) and copied here into the home's DuckDB warehouse, in the schema the
 DuckDB build writes, so the checks, trace, explain, snapshots, reproduce and the dashboards read
 Spark's results exactly as they read DuckDB's.
@@ -55,13 +55,13 @@ def import_spark_outputs(con: duckdb.DuckDBPyConnection, home_root: Path, name: 
     root = export_dir(home_root)
     imported = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
-        name = folder.name
+        model = folder.name
         kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' "
-                           "AND table_name = ?", [name]).fetchone()
+                           "AND table_name = ?", [model]).fetchone()
         if kind and kind[0] == "VIEW":
-            con.execute(f'DROP VIEW main."{name}"')
+            con.execute(f'DROP VIEW main."{model}"')
         if not any(folder.glob("*.parquet")):
             continue
-        con.execute(f"CREATE OR REPLACE TABLE main.\"{name}\" AS SELECT * FROM read_parquet('{folder}/*.parquet')")
-        imported.append(name)
+        con.execute(f"CREATE OR REPLACE TABLE main.\"{model}\" AS SELECT * FROM read_parquet('{folder}/*.parquet')")
+        imported.append(model)
     return imported

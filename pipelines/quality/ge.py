@@ -2,7 +2,8 @@
 
 Great Expectations is imported on first use (it costs seconds), runs in an ephemeral context
 (nothing written, no data docs, no network: analytics off in the context's own configuration,
-not through GX_ANALYTICS_ENABLED) with progress bars off, and validates the frame in memory. Results come back as plain dicts for the report.
+not through GX_ANALYTICS_ENABLED) with progress bars off, and validates the frame in memory.
+Results come back as plain dicts for the report.
 """
 from __future__ import annotations
 
