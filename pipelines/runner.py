@@ -104,7 +104,13 @@ def summarise_run(result) -> dict:
                 failed_checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     return {"success": result.success, "run_id": result.run_id, "ingested": ingested, "materialized": materialized,
-            "failed_checks": failed_checks, "failed_steps": failed_steps}
+            "failed_checks": failed_checks, "failed_steps": failed_steps, "step_seconds": step_seconds(result)}
+
+
+def step_seconds(result) -> dict[str, float]:
+    """Wall seconds of each step that succeeded (Dagster's own measure): where a run's time went."""
+    return {e.step_key: round(e.event_specific_data.duration_ms / 1000, 2)
+            for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
 
 
 def print_run_summary(summary: dict) -> None:
@@ -183,19 +189,59 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False, engine:
     return code
 
 
+def seed_cursor(home: Home, landing: Path, engine: str = "") -> str | None:
+    """The landing sensor's cursor for a home whose last whole run (`outcomes run`) succeeded on
+    this landing root with this code, settings and engine: every file the ledger holds was
+    processed by it, so `watch` starts from there instead of requesting them all again."""
+    from pipelines.lib import run_inputs
+    from pipelines.lib.engine import engine as resolve_engine
+    from pipelines.lib.locking import warehouse_lock
+    from pipelines.lib.warehouse import connect
+    from pipelines.sensors import encode_cursor
+
+    last = run_inputs.last_inputs(home)
+    now = {"landing": str(landing.resolve()), "code": run_inputs.code_fingerprint(),
+           "settings": run_inputs.settings_fingerprint(), "engine": resolve_engine(engine or None)}
+    if last is None or any(last.get(k) != v for k, v in now.items()):
+        return None
+    with warehouse_lock(home.warehouse, exclusive=False), connect(home.warehouse, read_only=True) as con:
+        return encode_cursor(d for (d,) in con.execute("SELECT DISTINCT file_sha256 FROM ledger.files").fetchall())
+
+
+def warm_up() -> None:
+    """Import now what every run needs (Great Expectations, dbt's adapter), once for the process."""
+    import dagster_dbt  # noqa: F401
+
+    from pipelines.quality.ge import context
+
+    context()
+
+
 def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = "") -> int:
-    """The landing sensor without a daemon: tick, run what it requests in process, repeat."""
+    """The landing sensor without a daemon: tick, run what it requests in process, repeat. The
+    process stays warm between files: the definitions are built once and Great Expectations is
+    imported before the first file lands (docs/orchestration.md)."""
     import time
 
     import dagster as dg
 
+    from pipelines.lib import run_inputs
     from pipelines.resources import OutcomesResource
     from pipelines.sensors import landing_sensor
 
     check_landing(landing)
     outcomes = OutcomesResource(home=str(home.root), landing=str(landing.resolve()))
-    defs = definitions_for(home, landing, engine)  # the sensor's asset graph; each run builds its own
+    defs = definitions_for(home, landing, engine)
     cursor_file = home.root / "sensor-cursor.txt"
+    if not cursor_file.exists() and (seed := seed_cursor(home, landing, engine)) is not None:
+        # that run (in its own in-memory instance) built every asset: the sensor's selection
+        # reads what is built from this home's instance
+        with dagster_instance(home) as instance:
+            for key in defs.resolve_asset_graph().get_all_asset_keys():
+                if instance.get_latest_materialization_event(key) is None:
+                    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+        cursor_file.write_text(seed)
+    warm_up()
     print(f"watching {landing} every {interval}s (Ctrl-C to stop)", flush=True)
     while True:
         cursor = cursor_file.read_text() if cursor_file.exists() else None
@@ -205,7 +251,8 @@ def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = 
             request = landing_sensor(context)
         if isinstance(request, dg.RunRequest):
             print(f"new files: {request.tags['outcomes/new_files']} ({request.tags['outcomes/sources']})", flush=True)
-            summary = run_pipeline(home, landing, asset_selection=request.asset_selection, engine=engine,
+            run_inputs.forget(home)  # `outcomes run` must not take this run's outputs for its own
+            summary = run_pipeline(home, landing, asset_selection=request.asset_selection, engine=engine, defs=defs,
                                    tags={**request.tags, "dagster/run_key": request.run_key})
             if finish_run(summary, home) == 0:  # a failed run keeps the old cursor: retried next tick
                 with dagster_instance(home) as instance:  # what the sensor's next selection reads

@@ -64,7 +64,7 @@ def incremental_build(db: Path, target: Path) -> inc.BuildPlan:
     project, variables = project_fingerprint(), dbt_vars()
     with warehouse.connect(db) as con:
         plan = inc.plan_build(con, project, variables)
-    dbt_build(db, target, build_args(changed_files=None if plan.full_refresh else plan.changed_files,
+    dbt_build(db, target, build_args(changed_files=inc.changed_files_var(plan),
                                      full_refresh=plan.full_refresh))
     with warehouse.connect(db) as con:
         inc.record_build(con, plan, project, variables)

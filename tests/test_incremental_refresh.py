@@ -209,6 +209,8 @@ def test_a_run_with_one_source_new_runs_only_what_it_affects(one_source):
     assert ingested == {"visits"}, stdout
     assert kpis(home)[("2021/22", "visits")] == 2  # V-D and V-E
     assert tables(home) == tables(full)
+    # the same --vars as the build before: dbt reused its partial parse (a whole parse is ~3 s)
+    assert "Unable to do partial parsing" not in (home / "logs" / "last-run.log").read_text()
 
 
 # --- the plan, on a ledger written by hand ----------------------------------------------------
@@ -229,8 +231,20 @@ def test_first_build_is_full_then_incremental(ledger):
     ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'd')")
     second = inc.plan_build(ledger, "P", "V")
     assert (second.full_refresh, second.changed_files) == (False, ("d",))
+    # what dbt reads on DuckDB (the var names the table, the same at every build)
+    assert ledger.execute(f"SELECT * FROM {inc.CHANGED_FILES_TABLE}").fetchall() == [("d",)]
     inc.record_build(ledger, second, "P", "V")
     assert inc.plan_build(ledger, "P", "V").changed_files == ()
+    assert ledger.execute(f"SELECT count(*) FROM {inc.CHANGED_FILES_TABLE}").fetchone() == (0,)
+
+
+def test_the_changed_files_var_is_a_table_on_duckdb_and_the_digests_on_spark(ledger):
+    full = inc.plan_build(ledger, "P", "V")
+    inc.record_build(ledger, full, "P", "V")
+    ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'd')")
+    incremental = inc.plan_build(ledger, "P", "V")
+    assert inc.changed_files_var(full) == inc.changed_files_var(incremental) == inc.CHANGED_FILES_TABLE
+    assert (inc.changed_files_var(full, "spark"), inc.changed_files_var(incremental, "spark")) == (None, ("d",))
 
 
 def test_changed_project_vars_or_request_force_a_full_build(ledger):
@@ -262,6 +276,7 @@ def test_a_partial_build_records_only_the_sources_it_built(ledger):
 
 def test_build_args_pass_the_changed_files_or_full_refresh():
     assert build_args(changed_files=["ab", "cd"])[-1] == dbt_vars(changed_files=["ab", "cd"])
+    assert '"changed_files": "ledger.t"' in dbt_vars(changed_files="ledger.t")
     assert '"changed_files": ["ab", "cd"]' in dbt_vars(changed_files=["ab", "cd"])
     assert "changed_files" not in dbt_vars()
     assert build_args(full_refresh=True)[-1] == "--full-refresh"

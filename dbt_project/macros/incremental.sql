@@ -2,7 +2,9 @@
     Incremental refresh (docs/performance.md, "Incremental refresh").
 
     The orchestrator passes `changed_files`: the content digests (file_sha256) of the raw
-    files loaded since the last successful build (pipelines/lib/dbt_increments.py). A
+    files loaded since the last successful build (pipelines/lib/dbt_increments.py), or the
+    name of a table holding them (DuckDB: the var stays the same from build to build, so
+    dbt keeps its partial parse). A
     version-resolving model (one row per key: visit_id, contact_id, prescription_id,
     call_id, Zoom attendance) recomputes only the keys that appear in those files, from
     ALL their versions, old and new, and replaces those keys' rows (delete+insert on the
@@ -19,6 +21,8 @@
     {%- set files = var('changed_files', none) -%}
     {%- if files is none -%}
         true
+    {%- elif files is string -%}
+        {{ column }} in (select file_sha256 from {{ files }})
     {%- elif files | length == 0 -%}
         false
     {%- else -%}

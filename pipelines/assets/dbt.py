@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.lib import engine, warehouse
-from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, plan_build, record_build
+from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_vars, project_fingerprint
 from pipelines.quality.results import record_dbt_events
@@ -69,7 +69,7 @@ def build_dbt_models() -> AssetsDefinition:
                 plan = plan_build(con, project, variables, context.run.tags.get(FULL_REFRESH_TAG) == "true")
             context.log.info(plan.describe())
             # the warehouse goes to dbt as a var (the profile reads it), not through os.environ
-            args = build_args(changed_files=None if plan.full_refresh else plan.changed_files,
+            args = build_args(changed_files=changed_files_var(plan, engine_name),
                               full_refresh=plan.full_refresh, warehouse=home.warehouse, target=engine_name,
                               paths=engine.spark_vars(engine_name, home.root))
             # dbt is started and streamed to the end in this thread, as the guard needs

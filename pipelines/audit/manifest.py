@@ -139,6 +139,7 @@ def build_run_manifest(home: Home, summary: dict | None = None, *, run_id: str |
         "files_by_status": dict(sorted(Counter(f["status"] for f in files).items())),
         "ingested_this_run": summary.get("ingested"),
         "dbt": dbt_results(home),
+        "step_seconds": summary.get("step_seconds"),
         "checks": None if not summary else {"failed_checks": summary.get("failed_checks", []),
                                             "failed_steps": summary.get("failed_steps", [])},
         "kpis": kpis,

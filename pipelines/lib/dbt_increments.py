@@ -16,6 +16,11 @@ A run of a part of the graph (the landing sensor runs the changed sources' model
 a file as built only when every incremental model of its source was in the build; the others
 stay pending for the next build that has them. Only a build of the whole project records the
 project and vars it was built with.
+
+On DuckDB the files a build takes in are a table the plan fills (`ledger.dbt_changed_files`),
+named by a var that never changes: dbt parses the whole project again whenever its --vars
+change (~3 s a run when the digests themselves were the var); with the same vars it reuses its
+partial parse. Spark's session cannot read the warehouse: it is given the digests.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 import duckdb
 
 MAX_CHANGED_FILES = 400
+CHANGED_FILES_TABLE = "ledger.dbt_changed_files"
 # A run with this tag "true" rebuilds every incremental model whole (`outcomes run --full-refresh`).
 FULL_REFRESH_TAG = "outcomes/full_refresh"
 # The incremental models of each source (macros/incremental.sql); the other models are tables,
@@ -38,6 +44,7 @@ INCREMENTAL_MODELS: dict[str, frozenset[str]] = {
 STATE_DDL = """
 CREATE TABLE IF NOT EXISTS ledger.dbt_build (project_fingerprint VARCHAR NOT NULL, dbt_vars VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger.dbt_built_files (file_sha256 VARCHAR PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ledger.dbt_changed_files (file_sha256 VARCHAR NOT NULL);
 """
 
 
@@ -74,9 +81,19 @@ def plan_build(con: duckdb.DuckDBPyConnection, project_fingerprint: str, dbt_var
         reason = "the dbt vars (staff domains) changed since the last build"
     elif len(pending) > MAX_CHANGED_FILES:
         reason = f"{len(pending)} new files (more than {MAX_CHANGED_FILES})"
-    if reason:
-        return BuildPlan(True, reason, (), files)
-    return BuildPlan(False, "", pending, files)
+    plan = BuildPlan(True, reason, (), files) if reason else BuildPlan(False, "", pending, files)
+    con.execute(f"DELETE FROM {CHANGED_FILES_TABLE}")
+    con.execute(f"INSERT INTO {CHANGED_FILES_TABLE} SELECT unnest(?::VARCHAR[])", [list(plan.changed_files)])
+    return plan
+
+
+def changed_files_var(plan: BuildPlan, engine_name: str = "duckdb") -> str | tuple[str, ...] | None:
+    """The `changed_files` var of the build (macros/incremental.sql). On DuckDB always the table
+    `plan_build` filled, for full builds too (they read no changed files: the models are not
+    incremental then), so that the vars never change; on Spark the digests, none for a full build."""
+    if engine_name == "duckdb":
+        return CHANGED_FILES_TABLE
+    return None if plan.full_refresh else plan.changed_files
 
 
 def built_sources(models: set[str] | None) -> list[str]:

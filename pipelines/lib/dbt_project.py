@@ -26,21 +26,22 @@ NOT_IN_PIPELINE = f"{UNIT_TESTS} {AUDIT_TRAIL_TESTS}"  # run by the test suite i
 WAREHOUSE_VAR = "outcomes_warehouse"  # profiles.yml: the DuckDB file, else $OUTCOMES_WAREHOUSE
 
 
-def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None,
+def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | str | None = None,
              warehouse: Path | None = None, paths: dict[str, str] | None = None) -> str:
     """The --vars payload: JSON is valid YAML and needs no quoting rules of its own.
-    changed_files: the raw files an incremental build takes in (macros/incremental.sql).
+    changed_files: the raw files an incremental build takes in, or a table naming them
+    (macros/incremental.sql, lib/dbt_increments.changed_files_var).
     warehouse: the DuckDB file, for the profile (so that no environment variable is set for it);
     paths: the Spark engine's folders (lib/engine.spark_vars). Neither changes what is computed."""
     payload: dict = {"staff_domains": [d.strip().lower() for d in staff_domains]}
     if changed_files is not None:
-        payload["changed_files"] = list(changed_files)
+        payload["changed_files"] = changed_files if isinstance(changed_files, str) else list(changed_files)
     if warehouse is not None:
         payload[WAREHOUSE_VAR] = str(warehouse)
     return json.dumps({**payload, **(paths or {})})
 
 
-def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | None = None,
+def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | str | None = None,
                full_refresh: bool = False, warehouse: Path | None = None, target: str | None = None,
                paths: dict[str, str] | None = None) -> list[str]:
     """`dbt build` as the pipeline runs it: models and data tests. Unit tests and the audit views'
