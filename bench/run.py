@@ -5,6 +5,7 @@ For each scale it generates (and caches) the demo landing zone, then times as su
   full    `outcomes run` from an empty home on all history but the last day;
   incr    the last day's exports land; `outcomes run` until KPIs and dashboards are refreshed;
   none    `outcomes run` again with nothing new (pipelines/lib/run_inputs.py: no job is started);
+  watch   `outcomes watch` running warm when the next day lands: seconds to its dashboards;
   floor   bench/floor.sql: one DuckDB script computing kpi_annual from the raw files;
 and checks that pipeline and floor agree on every KPI. Writes docs/performance.md and
 bench/results.csv.
@@ -20,6 +21,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -100,22 +102,66 @@ def landing_for(scale: float, years: int) -> Path:
     return root / "landing"
 
 
-def split_last_day(landing: Path, dest: Path) -> tuple[Path, list[Path], str]:
-    """History = every file but those dated the last kiosk day (hard links, nothing copied)."""
+def split_last_days(landing: Path, dest: Path, days: int = 2) -> tuple[Path, list[list[Path]], list[str]]:
+    """History = every file but those dated the last `days` kiosk days (hard links, nothing
+    copied); the held-back files of each of those days, oldest first."""
     files = [p for p in landing.rglob("*") if p.is_file() and p.name != ".complete"]
     kiosk_days = sorted({m.group(1) for p in files if p.name.startswith("kiosk_") and (m := DATED.search(p.name))})
-    last = kiosk_days[-1]
+    last = kiosk_days[-days:]
     history = dest / "history"
     shutil.rmtree(history, ignore_errors=True)
-    day = []
+    held: list[list[Path]] = [[] for _ in last]
     for p in files:
         rel = p.relative_to(landing)
-        if last in p.name:
-            day.append(rel)
+        day = next((i for i, d in enumerate(last) if d in p.name), None)
+        if day is not None:
+            held[day].append(rel)
             continue
         (history / rel).parent.mkdir(parents=True, exist_ok=True)
         os.link(p, history / rel)
-    return history, day, last
+    return history, held, last
+
+
+def land(landing: Path, history: Path, files: list[Path]) -> None:
+    """The held-back files arrive: hard links into the history's landing root."""
+    for rel in files:
+        (history / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.link(landing / rel, history / rel)
+
+
+def watch_latency(landing: Path, history: Path, home: Path, files: list[Path]) -> float:
+    """Seconds from `files` landing to their dashboards refreshed, in a running `outcomes watch`
+    (warm: started, its first scan done, before the files land). Files that land in two of its
+    ticks are two runs: timed to the end of the run that took the last of them."""
+    proc = subprocess.Popen([PY, "-m", "pipelines.cli", "watch", "--landing", str(history), "--home", str(home),
+                             "--interval", "0.5"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"})
+    log: list[str] = []
+    try:
+        for line in proc.stdout:
+            log.append(line)
+            if line.startswith("watching"):
+                break
+        else:
+            raise RuntimeError("outcomes watch stopped before watching:\n" + "".join(log[-50:]))
+        start = time.perf_counter()
+        land(landing, history, files)
+        taken = 0
+        for line in proc.stdout:
+            log.append(line)
+            if m := re.match(r"new files: (\d+)", line):
+                taken += int(m.group(1))
+            elif line.startswith("dashboards:") and taken >= len(files):
+                return time.perf_counter() - start
+            elif "run did not complete" in line:
+                break
+        raise RuntimeError("outcomes watch did not refresh the dashboards:\n" + "".join(log[-50:]))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def kpi_rows(csv_text: str) -> dict[tuple[str, str], float | None]:
@@ -135,7 +181,7 @@ def bench_scale(scale: float, years: int, engines: tuple[str, ...] = ("duckdb",)
     work = DATA / f"work-{scale:g}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    history, day_files, day = split_last_day(landing, work)
+    history, (day_files, watch_files), (day, _) = split_last_days(landing, work)
     home = work / "home"
     outcomes = [PY, "-m", "pipelines.cli"]
 
@@ -144,12 +190,11 @@ def bench_scale(scale: float, years: int, engines: tuple[str, ...] = ("duckdb",)
         (empty / s).mkdir(parents=True, exist_ok=True)
     fixed = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(empty), "--home", str(work / "empty-home")]))
     full = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
-    for rel in day_files:
-        (history / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.link(landing / rel, history / rel)
+    land(landing, history, day_files)
     incr = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
     none = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
     assert none["stdout"].startswith("nothing new"), none["stdout"][:500]
+    watch = watch_latency(landing, history, home, watch_files)
     floor = rusage_delta(lambda: timed([PY, str(REPO / "bench" / "floor.py"), str(landing)]))
     pipeline_kpis = kpi_rows(timed([*outcomes, "kpis", "--home", str(home), "--format", "csv"])["stdout"])
     spark = {}
@@ -173,6 +218,7 @@ def bench_scale(scale: float, years: int, engines: tuple[str, ...] = ("duckdb",)
         "full_wall_s": full["wall_s"], "full_cpu_s": full["cpu_s"], "full_peak_rss_mib": full["peak_rss_mib"],
         "full_tree_rss_mib": full["tree_rss_mib"], "incr_tree_rss_mib": incr["tree_rss_mib"],
         "incr_wall_s": incr["wall_s"], "incr_cpu_s": incr["cpu_s"], "nothing_new_wall_s": none["wall_s"],
+        "watch_s": watch, "watch_files": len(watch_files),
         "floor_wall_s": floor["wall_s"], "floor_cpu_s": floor["cpu_s"],
         "full_over_floor": full["wall_s"] / floor["wall_s"],
         "full_minus_fixed_over_floor": (full["wall_s"] - fixed["wall_s"]) / floor["wall_s"],
@@ -191,7 +237,7 @@ def previous_rows() -> list[dict]:
                    int(v) if k in ("years", "files", "day_files") else float(v) if v else None)
                for k, v in r.items()}
         row.setdefault("measured_utc", "")
-        for key in ("nothing_new_wall_s", "full_tree_rss_mib"):
+        for key in ("nothing_new_wall_s", "full_tree_rss_mib", "watch_s", "watch_files"):
             row.setdefault(key, None)  # rows measured before it was
         rows.append(row)
     return rows
@@ -211,7 +257,7 @@ def write_outputs(rows: list[dict], command: str) -> None:
         w.writerows(rows)
     head = ("| scale | files | landing MiB | fixed start-up s | full s | full CPU s | full peak RSS MiB (largest process) | "
             "full peak RSS MiB (process tree) | "
-            "incremental s (1 day) | nothing new s | floor s | full / floor | (full - start-up) / floor | KPIs agree | measured (UTC) |")
+            "incremental s (1 day) | watch s (1 day landed -> dashboards) | nothing new s | floor s | full / floor | (full - start-up) / floor | KPIs agree | measured (UTC) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
@@ -219,6 +265,7 @@ def write_outputs(rows: list[dict], command: str) -> None:
             f"{r['full_wall_s']:.1f} | {r['full_cpu_s']:.1f} | {r['full_peak_rss_mib']:,.0f} | "
             f"{'-' if r.get('full_tree_rss_mib') is None else format(r['full_tree_rss_mib'], ',.0f')} | "
             f"{r['incr_wall_s']:.1f} ({r['day_files']} files) | "
+            f"{'-' if r.get('watch_s') is None else format(r['watch_s'], '.1f') + ' (' + format(r['watch_files'], 'g') + ' files)'} | "
             f"{'-' if r.get('nothing_new_wall_s') is None else format(r['nothing_new_wall_s'], '.1f')} | "
             f"{r['floor_wall_s']:.1f} | "
             f"{r['full_over_floor']:.1f} | {r['full_minus_fixed_over_floor']:.1f} | {'yes' if r['agree'] else 'NO'} | "

@@ -242,7 +242,8 @@ def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = 
                     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
         cursor_file.write_text(seed)
     warm_up()
-    print(f"watching {landing} every {interval}s (Ctrl-C to stop)", flush=True)
+    print(f"scanning {landing}", flush=True)
+    ticks = 0
     while True:
         cursor = cursor_file.read_text() if cursor_file.exists() else None
         with dagster_instance(home) as instance:
@@ -263,4 +264,7 @@ def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = 
             print("no new export files")
         if once:
             return 0
+        ticks += 1
+        if ticks == 1:  # the landing root is scanned and what was new is done: from here on, each file as it lands
+            print(f"watching {landing} every {interval}s (Ctrl-C to stop)", flush=True)
         time.sleep(interval)
