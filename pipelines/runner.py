@@ -157,10 +157,13 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False, engine:
     files arrived since then, the run is the sensor's selection: the sources that received them
     and everything downstream (pipelines.sensors.affected_assets); anything else runs it whole."""
     from pipelines.lib import run_inputs
+    from pipelines.lib.digests import DigestCache
 
     check_landing(landing)
     check_key(home)  # a home that lost its key is refused, changed or not
-    files = run_inputs.landing_files(landing)
+    digests = DigestCache(home.state)
+    files = run_inputs.landing_files(landing, digests)
+    digests.save()  # ingestion, in this process's job, reads what is new only
     inputs = run_inputs.fingerprint(landing, files, engine)
     last = None if full_refresh else run_inputs.unchanged_since(home, inputs)
     if last is not None:

@@ -25,12 +25,14 @@ import dagster as dg
 
 from pipelines.assets.raw import raw_key
 from pipelines.jobs import refresh_all
+from pipelines.lib.digests import DigestCache
 from pipelines.lib.landing import LandingFile, discover
 from pipelines.resources import OutcomesResource
 
-# Hashing is the expensive part of a tick; a file whose path, size and mtime are unchanged
-# keeps its digest (an optimisation only: the digest is always of the content).
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+# Hashing is the expensive part of a tick: a file keeps its digest while its stat is unchanged,
+# remembered in the home between processes (pipelines/lib/digests.py; the digest is always of
+# the content).
+_DIGESTS: dict[Path, DigestCache] = {}
 
 # The longest a tick evaluated off the main thread (in a code server) waits for the landing scan:
 # a scan not finished by then goes on in its daemon thread, the tick skips, and the next tick takes
@@ -40,12 +42,10 @@ _SCANS: dict[Path, concurrent.futures.Future] = {}
 _SCANS_LOCK = threading.Lock()
 
 
-def digest(f: LandingFile) -> str:
-    st = f.path.stat()
-    key = (str(f.path), st.st_size, st.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = f.read()[1]
-    return _DIGESTS[key]
+def digests(state: Path | None) -> DigestCache:
+    if state not in _DIGESTS:
+        _DIGESTS[state] = DigestCache(state)
+    return _DIGESTS[state]
 
 
 def encode_cursor(digests: Iterable[str]) -> str:
@@ -65,21 +65,24 @@ def run_key(digests: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()
 
 
-def scan(landing: Path) -> dict[str, LandingFile]:
-    """Each distinct content under the landing root: digest -> first file (by path) holding it."""
+def scan(landing: Path, state: Path | None = None) -> dict[str, LandingFile]:
+    """Each distinct content under the landing root: digest -> first file (by path) holding it
+    (state: the home's state folder, where digests are remembered)."""
     found: dict[str, LandingFile] = {}
+    cache = digests(state)
     for f in discover(landing):
-        found.setdefault(digest(f), f)
+        found.setdefault(cache.digest(f), f)
+    cache.save()
     return found
 
 
-def _start_scan(landing: Path) -> concurrent.futures.Future:
+def _start_scan(landing: Path, state: Path | None) -> concurrent.futures.Future:
     future: concurrent.futures.Future = concurrent.futures.Future()
 
     def work() -> None:
         future.set_running_or_notify_cancel()
         try:
-            future.set_result(scan(landing))
+            future.set_result(scan(landing, state))
         except BaseException as exc:  # the tick that takes the result raises it
             future.set_exception(exc)
 
@@ -88,14 +91,14 @@ def _start_scan(landing: Path) -> concurrent.futures.Future:
     return future
 
 
-def scan_landing(landing: Path, wait: float | None = None) -> dict[str, LandingFile] | None:
+def scan_landing(landing: Path, wait: float | None = None, state: Path | None = None) -> dict[str, LandingFile] | None:
     """`scan(landing)` run in a daemon thread, or the one already running: None if it has not
     finished within `wait` seconds (it goes on; a later call returns its result). `wait=None`
     waits for it. A finished scan is returned once; the call after starts a new one."""
     with _SCANS_LOCK:
         future = _SCANS.get(landing)
         if future is None:
-            future = _SCANS[landing] = _start_scan(landing)
+            future = _SCANS[landing] = _start_scan(landing, state)
     done, _ = concurrent.futures.wait([future], timeout=wait)
     if not done:
         return None
@@ -105,10 +108,11 @@ def scan_landing(landing: Path, wait: float | None = None) -> dict[str, LandingF
     return future.result()
 
 
-def new_files(landing: Path, known: set[str], wait: float | None = None) -> dict[str, LandingFile] | None:
+def new_files(landing: Path, known: set[str], wait: float | None = None,
+              state: Path | None = None) -> dict[str, LandingFile] | None:
     """New content under the landing root: digest -> first file (by path) holding it; None if the
     scan has not finished within `wait` seconds (None: wait for it)."""
-    found = scan_landing(landing, wait)
+    found = scan_landing(landing, wait, state)
     return None if found is None else {d: f for d, f in found.items() if d not in known}
 
 
@@ -138,7 +142,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, outcomes: OutcomesResour
     known = decode_cursor(context.cursor)
     # On the main thread (`outcomes watch`, tests) Ctrl-C interrupts the wait: wait for the scan.
     on_main = threading.current_thread() is threading.main_thread()
-    new = new_files(outcomes.landing_dir, known, None if on_main else SCAN_WAIT_SECONDS)
+    new = new_files(outcomes.landing_dir, known, None if on_main else SCAN_WAIT_SECONDS, outcomes.home_dir.state)
     if new is None:
         return dg.SkipReason(f"scanning the landing root took over {SCAN_WAIT_SECONDS:g} s; "
                              "the next tick takes its result")

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext
 
 from pipelines.lib.contracts import SOURCES
 from pipelines.lib import lake
+from pipelines.lib.digests import DigestCache
 from pipelines.lib.ingest import ingest_source
 from pipelines.lib.members import resolve_members
 from pipelines.resources import OutcomesResource
@@ -40,11 +41,13 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
     )
     def _raw(context: AssetExecutionContext, outcomes: OutcomesResource) -> dg.MaterializeResult:
         p = outcomes.pseudonymiser()
+        digests = DigestCache(outcomes.home_dir.state)  # files already in the ledger are not read again
         with outcomes.writer() as con:
-            summary = ingest_source(con, outcomes.landing_dir, source, p, run_id=context.run_id)
+            summary = ingest_source(con, outcomes.landing_dir, source, p, run_id=context.run_id, digests=digests)
             resolved = resolve_members(con, outcomes.landing_dir, p) if source == "members" else None
             # the same rows as Parquet, the raw layer Spark reads (pipelines/lib/lake.py)
             lake_files = lake.sync(con, lake.lake_root(outcomes.home_dir.root), source)
+        digests.save()
         for path, reason in summary.quarantined:
             context.log.warning(f"quarantined {path}: {reason}")
         return dg.MaterializeResult(metadata={

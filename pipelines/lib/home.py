@@ -46,6 +46,11 @@ class Home:
         return self.root / "logs"
 
     @property
+    def state(self) -> Path:
+        """What runs remember between them (the last run's inputs, landing files' digests)."""
+        return self.root / "state"
+
+    @property
     def default_landing(self) -> Path:
         return self.root / "landing"
 

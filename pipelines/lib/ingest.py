@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.lib import plain_csv
+from pipelines.lib.digests import DigestCache
 from pipelines.lib.landing import LandingFile, discover
 from pipelines.lib.parsers import Quarantine, held_rows, parse_file
 from pipelines.lib.pseudonym import Pseudonymiser
@@ -101,8 +102,11 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
 
 def ingest_source(
     con: duckdb.DuckDBPyConnection, landing: Path, source: str, p: Pseudonymiser,
-    *, run_id: str | None = None, files: list[LandingFile] | None = None,
+    *, run_id: str | None = None, files: list[LandingFile] | None = None, digests: DigestCache | None = None,
 ) -> IngestSummary:
+    """Load the source's files the ledger has not seen (path and content). `digests`: the home's
+    remembered digests (pipelines/lib/digests.py), so that a file already in the ledger is not
+    read again; without it every file is read."""
     summary = IngestSummary(source)
     seen = {(path, sha) for path, sha in con.execute("SELECT file_path, file_sha256 FROM ledger.files").fetchall()}
     first_path = dict(con.execute(
@@ -169,14 +173,18 @@ def ingest_source(
         body = plain_csv.plain_body(data, layout) if layout else None
         return None if body is None else (layout, plain_csv.PlainFile(ledger, body, rel_path, data))
 
+    digests = digests or DigestCache()
     for f in files if files is not None else discover(landing, (source,)):
+        rel = str(f.rel_path)
         try:
-            data, sha = f.read()
+            if (rel, digests.cached(f)) in seen:
+                summary.files_already_seen += 1
+                continue
+            data, sha = digests.read(f)  # the content parsed is the content digested
         except FileNotFoundError:
             summary.files_vanished += 1
             continue
-        rel = str(f.rel_path)
-        if (rel, sha) in seen:
+        if (rel, sha) in seen:  # changed back while we looked
             summary.files_already_seen += 1
             continue
         seen.add((rel, sha))

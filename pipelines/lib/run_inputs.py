@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from pipelines.lib.atomic import write_text
+from pipelines.lib.digests import DigestCache
 from pipelines.lib.engine import engine
 from pipelines.lib.home import Home
 from pipelines.lib.landing import discover
@@ -37,9 +38,11 @@ def _digest(lines) -> str:
     return h.hexdigest()
 
 
-def landing_files(landing: Path) -> list[tuple[str, str, str]]:
-    """(source, landing-relative path, content digest) of every discovered file."""
-    return [(f.source, str(f.rel_path), f.read()[1]) for f in discover(landing)]
+def landing_files(landing: Path, digests: DigestCache | None = None) -> list[tuple[str, str, str]]:
+    """(source, landing-relative path, content digest) of every discovered file (digests: the
+    home's remembered digests, pipelines/lib/digests.py; none: every file read)."""
+    digests = digests or DigestCache()
+    return [(f.source, str(f.rel_path), digests.digest(f)) for f in discover(landing)]
 
 
 def landing_fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> tuple[str, int]:
@@ -69,7 +72,7 @@ def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None, 
 
 
 def state_path(home: Home) -> Path:
-    return home.root / "state" / "last_run_inputs.json"
+    return home.state / "last_run_inputs.json"
 
 
 def save(home: Home, inputs: dict, run_id: str) -> None:
