@@ -164,6 +164,15 @@ def watch_latency(landing: Path, history: Path, home: Path, files: list[Path]) -
             proc.kill()
 
 
+def slowest_steps(home: Path, n: int = 6) -> str:
+    """The latest run's slowest steps with their seconds (its run record's step_seconds)."""
+    import json
+
+    record = max((home / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    steps = json.loads(record.read_text()).get("step_seconds") or {}
+    return "; ".join(f"{k} {v:.1f}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:n])
+
+
 def kpi_rows(csv_text: str) -> dict[tuple[str, str], float | None]:
     return {(r["financial_year"], r["kpi"]): (float(r["value"]) if r["value"] else None)
             for r in csv.DictReader(io.StringIO(csv_text))}
@@ -193,6 +202,7 @@ def bench_scale(scale: float, years: int, engines: tuple[str, ...] = ("duckdb",)
     full = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
     land(landing, history, day_files)
     incr = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
+    incr_steps = slowest_steps(home)
     none = rusage_delta(lambda: timed([*outcomes, "run", "--landing", str(history), "--home", str(home)]))
     assert none["stdout"].startswith("nothing new"), none["stdout"][:500]
     watch = watch_latency(landing, history, home, watch_files)
@@ -219,7 +229,7 @@ def bench_scale(scale: float, years: int, engines: tuple[str, ...] = ("duckdb",)
         "full_wall_s": full["wall_s"], "full_cpu_s": full["cpu_s"], "full_peak_rss_mib": full["peak_rss_mib"],
         "full_tree_rss_mib": full["tree_rss_mib"], "incr_tree_rss_mib": incr["tree_rss_mib"],
         "incr_wall_s": incr["wall_s"], "incr_cpu_s": incr["cpu_s"], "nothing_new_wall_s": none["wall_s"],
-        "watch_s": watch, "watch_files": len(watch_files),
+        "watch_s": watch, "watch_files": len(watch_files), "incr_slowest_steps": incr_steps,
         "floor_wall_s": floor["wall_s"], "floor_cpu_s": floor["cpu_s"],
         "full_over_floor": full["wall_s"] / floor["wall_s"],
         "full_minus_fixed_over_floor": (full["wall_s"] - fixed["wall_s"]) / floor["wall_s"],
@@ -234,7 +244,8 @@ def previous_rows() -> list[dict]:
         return []
     rows = []
     for r in csv.DictReader(path.open()):
-        row = {k: (v == "True" if k in ("agree", "spark_agrees_with_duckdb") else None if v == "" else v if k in ("day", "measured_utc") else
+        row = {k: (v == "True" if k in ("agree", "spark_agrees_with_duckdb") else None if v == "" else
+                   v if k in ("day", "measured_utc", "incr_slowest_steps") else
                    int(v) if k in ("years", "files", "day_files") else float(v) if v else None)
                for k, v in r.items()}
         row.setdefault("measured_utc", "")
@@ -271,6 +282,9 @@ def write_outputs(rows: list[dict], command: str) -> None:
             f"{r['floor_wall_s']:.1f} | "
             f"{r['full_over_floor']:.1f} | {r['full_minus_fixed_over_floor']:.1f} | {'yes' if r['agree'] else 'NO'} | "
             f"{r.get('measured_utc', '')} |")
+    steps = [f"- {r['scale']:g}x: {r['incr_slowest_steps']}" for r in rows if r.get("incr_slowest_steps")]
+    if steps:
+        lines += ["", "The incremental run's slowest steps (seconds, from its run record):", "", *steps]
     table = "\n".join(lines)
     doc = REPO / "docs" / "performance.md"
     text = doc.read_text() if doc.exists() else "# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n"
