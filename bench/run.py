@@ -35,9 +35,9 @@ PY = sys.executable
 DATED = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
-def tree_rss_mib(root: int) -> float:
+def tree_rss_mib(root: int, each: dict[int, float] | None = None) -> float:
     """Resident memory of `root` and all its descendants now (MiB; shared pages counted in each
-    process, so an upper bound), from /proc."""
+    process, so an upper bound), from /proc; `each` gets every process's own peak so far."""
     parent, rss = {}, {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -53,7 +53,20 @@ def tree_rss_mib(root: int) -> float:
         children = [pid for pid, ppid in parent.items() if ppid in frontier and pid not in tree]
         tree.update(children)
         frontier = children
+    if each is not None:
+        for pid in tree:
+            each[pid] = max(each.get(pid, 0.0), rss.get(pid, 0) / 2**20)
     return sum(rss.get(pid, 0) for pid in tree) / 2**20
+
+
+def command_name(pid: int) -> str:
+    """A process's command in a few words (python -m pipelines.cli run, dbt build, java ...)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [Path(a.decode(errors="replace")).name for a in argv if a and not a.startswith(b"--")][:4]
+    return " ".join(words)
 
 
 def timed(cmd: list[str], **kw) -> dict:
@@ -62,11 +75,13 @@ def timed(cmd: list[str], **kw) -> dict:
     env = {**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-    peak = [0.0]
+    peak, each, names = [0.0], {}, {}
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss_mib(proc.pid))
+            peak[0] = max(peak[0], tree_rss_mib(proc.pid, each))
+            for pid in each:  # read again each time: a child is named once it has exec'd
+                names[pid] = command_name(pid) if Path(f"/proc/{pid}").exists() else names.get(pid, "?")
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -76,7 +91,9 @@ def timed(cmd: list[str], **kw) -> dict:
     sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
-    return {"wall_s": wall, "stdout": out, "tree_rss_mib": peak[0]}
+    largest = max(each, key=each.get, default=None)
+    return {"wall_s": wall, "stdout": out, "tree_rss_mib": peak[0],
+            "largest_process": None if largest is None else f"{names.get(largest, '?')} ({each[largest]:,.0f} MiB)"}
 
 
 def rusage_delta(fn):
@@ -227,7 +244,8 @@ def bench_scale(scale: float, years: int, engines: tuple[str, ...] = ("duckdb",)
         "day": day, "day_files": len(day_files),
         "fixed_wall_s": fixed["wall_s"],
         "full_wall_s": full["wall_s"], "full_cpu_s": full["cpu_s"], "full_peak_rss_mib": full["peak_rss_mib"],
-        "full_tree_rss_mib": full["tree_rss_mib"], "incr_tree_rss_mib": incr["tree_rss_mib"],
+        "full_tree_rss_mib": full["tree_rss_mib"], "full_largest_process": full["largest_process"],
+        "incr_tree_rss_mib": incr["tree_rss_mib"],
         "incr_wall_s": incr["wall_s"], "incr_cpu_s": incr["cpu_s"], "nothing_new_wall_s": none["wall_s"],
         "watch_s": watch, "watch_files": len(watch_files), "incr_slowest_steps": incr_steps,
         "floor_wall_s": floor["wall_s"], "floor_cpu_s": floor["cpu_s"],
@@ -245,7 +263,7 @@ def previous_rows() -> list[dict]:
     rows = []
     for r in csv.DictReader(path.open()):
         row = {k: (v == "True" if k in ("agree", "spark_agrees_with_duckdb") else None if v == "" else
-                   v if k in ("day", "measured_utc", "incr_slowest_steps") else
+                   v if k in ("day", "measured_utc", "incr_slowest_steps", "full_largest_process") else
                    int(v) if k in ("years", "files", "day_files") else float(v) if v else None)
                for k, v in r.items()}
         row.setdefault("measured_utc", "")
@@ -285,6 +303,9 @@ def write_outputs(rows: list[dict], command: str) -> None:
     steps = [f"- {r['scale']:g}x: {r['incr_slowest_steps']}" for r in rows if r.get("incr_slowest_steps")]
     if steps:
         lines += ["", "The incremental run's slowest steps (seconds, from its run record):", "", *steps]
+    largest = [f"- {r['scale']:g}x: {r['full_largest_process']}" for r in rows if r.get("full_largest_process")]
+    if largest:
+        lines += ["", "The full run's largest process (its peak RSS, sampled every 0.2 s):", "", *largest]
     table = "\n".join(lines)
     doc = REPO / "docs" / "performance.md"
     text = doc.read_text() if doc.exists() else "# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n"
