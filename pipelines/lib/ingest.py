@@ -184,7 +184,7 @@ def ingest_source(
         except FileNotFoundError:
             summary.files_vanished += 1
             continue
-        if (rel, sha) in seen:  # changed back while we looked
+        if (rel, sha) in seen:  # its stat changed, not its content (a chmod, a new hard link)
             summary.files_already_seen += 1
             continue
         seen.add((rel, sha))
