@@ -106,8 +106,9 @@ def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("personal-data")
     landing, home = root / "landing", root / "home"
     write_demo_landing(landing, scale=0.05)
+    # a named lake: written on DuckDB too (pipelines/lib/lake.py: wanted), so its files are searched
     proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing), "--home", str(home)],
-                          cwd=REPO, env=ENV, capture_output=True, text=True)
+                          cwd=REPO, env={**ENV, "OUTCOMES_LAKE": str(home / "lake")}, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     ids = personal_identifiers(landing)
     return dict(landing=landing, home=home, proc=proc, ids=ids, scanner=Scanner(ids))

@@ -27,4 +27,5 @@ def test_watch_after_a_whole_run_takes_only_the_new_files(tmp_path):
     assert ingested == {"visits"}, one.stdout  # not the calls: the sensor's selection, with every model built
     assert kpis(home)[("2021/22", "visits")] == 2
     assert kpis(home)[("2021/22", "wellbeing_calls")] == 1
+    assert not (home / "lake").exists()  # DuckDB reads raw.*: no lake unless one is named (lib/lake.py)
 

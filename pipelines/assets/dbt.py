@@ -6,7 +6,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.lib import engine, warehouse
+from pipelines.lib import engine, lake, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_vars, project_fingerprint
@@ -67,6 +67,8 @@ def build_dbt_models() -> AssetsDefinition:
             variables = dbt_vars(paths=None if engine_name == "duckdb" else {"engine": engine_name})
             with warehouse.connect(home.warehouse) as con:
                 plan = plan_build(con, project, variables, context.run.tags.get(FULL_REFRESH_TAG) == "true")
+                if engine_name != "duckdb":  # Spark reads the lake: complete, whichever sources this run ingested
+                    lake.sync_all(con, lake.lake_root(home.root))
             context.log.info(plan.describe())
             # the warehouse goes to dbt as a var (the profile reads it), not through os.environ
             args = build_args(changed_files=changed_files_var(plan, engine_name),

@@ -37,7 +37,8 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         key=raw_key(source), group_name="raw", kinds={"python", "duckdb"}, deps=DEPS.get(source),
         description=DESCRIPTIONS[source] + " Parses against the contract, pseudonymises personal "
         "fields, records every file in ledger.files and every rejected row in ledger.rejected_rows, "
-        "and writes each loaded export's rows as Parquet to the lake (pipelines/lib/lake.py).",
+        "and, for Spark or a named lake, writes each loaded export's rows as Parquet to the lake "
+        "(pipelines/lib/lake.py).",
     )
     def _raw(context: AssetExecutionContext, outcomes: OutcomesResource) -> dg.MaterializeResult:
         p = outcomes.pseudonymiser()
@@ -46,7 +47,8 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             summary = ingest_source(con, outcomes.landing_dir, source, p, run_id=context.run_id, digests=digests)
             resolved = resolve_members(con, outcomes.landing_dir, p) if source == "members" else None
             # the same rows as Parquet, the raw layer Spark reads (pipelines/lib/lake.py)
-            lake_files = lake.sync(con, lake.lake_root(outcomes.home_dir.root), source)
+            lake_files = lake.sync(con, lake.lake_root(outcomes.home_dir.root), source) \
+                if lake.wanted(outcomes.engine_name) else 0
         digests.save()
         for path, reason in summary.quarantined:
             context.log.warning(f"quarantined {path}: {reason}")

@@ -40,16 +40,30 @@ def table_dir(lake: Path, table: str) -> Path:
     return lake / "raw" / table / f"source={source}"
 
 
-def sync(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> int:
+def wanted(engine_name: str) -> bool:
+    """Ingestion writes the lake for an engine that reads it (Spark), or where the user names one
+    (OUTCOMES_LAKE). DuckDB reads raw.* (docs/spark.md): at 100x the lake is ~650,000 small
+    Parquet files, more time than the rest of a first load, which the default engine never reads."""
+    return engine_name != "duckdb" or bool(os.environ.get(LAKE_ENV))
+
+
+def sync_all(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
+    """Before a build on the lake: every source's missing files (a home that ran on DuckDB until
+    now, or a run that ingested only some sources), tables rewritten by their own ingestion left
+    as they are. Returns the number of files written."""
+    return sum(sync(con, lake, source, rewrite=False) for source in SOURCE_TABLES)
+
+
+def sync(con: duckdb.DuckDBPyConnection, lake: Path, source: str, rewrite: bool = True) -> int:
     """Write the Parquet file of every loaded export of `source` that the lake lacks (all of them
-    for a rewritten table), then the ledger. Returns the number of files written."""
+    for a rewritten table, with `rewrite`), then the ledger. Returns the number of files written."""
     written = 0
     for table in SOURCE_TABLES[source]:
         folder = table_dir(lake, table)
         folder.mkdir(parents=True, exist_ok=True)
         present = {p.stem for p in folder.glob("*.parquet")}
         hashes = {h for (h,) in con.execute(f"SELECT DISTINCT file_sha256 FROM raw.{table}").fetchall()}
-        missing = hashes if table in REWRITTEN_TABLES else hashes - present
+        missing = hashes if rewrite and table in REWRITTEN_TABLES else hashes - present
         if missing:
             written += write_files(con, table, sorted(missing), folder)
     (lake / "ledger").mkdir(parents=True, exist_ok=True)
