@@ -53,3 +53,16 @@ def test_dbt_unit_tests_pass(tmp_path):
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     unit = [r for r in results if r["unique_id"].startswith("unit_test.")]
     assert len(unit) >= 20 and all(r["status"] == "pass" for r in unit)
+
+
+def test_dbt_memory_limit_grows_with_the_warehouse_in_powers_of_two(tmp_path, monkeypatch):
+    monkeypatch.delenv(d.DBT_MEMORY_ENV, raising=False)
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert d.dbt_memory_limit(warehouse) == "512MB"  # no warehouse yet
+    for size, limit in ((200 * 2**20, "512MB"), (256 * 2**20, "512MB"), (257 * 2**20, "1024MB"),
+                        (1900 * 2**20, "4096MB")):
+        with open(warehouse, "wb") as fh:
+            fh.truncate(size)  # sparse: the apparent size is what counts
+        assert d.dbt_memory_limit(warehouse) == limit, size
+    monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
+    assert d.dbt_memory_limit(warehouse) == "3GB"

@@ -9,7 +9,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.lib import engine, lake, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.dbt_project import MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_vars, project_fingerprint
+from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_memory_limit, dbt_vars,
+                                       project_fingerprint)
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource, guarded
 
@@ -73,7 +74,8 @@ def build_dbt_models() -> AssetsDefinition:
             # the warehouse goes to dbt as a var (the profile reads it), not through os.environ
             args = build_args(changed_files=changed_files_var(plan, engine_name),
                               full_refresh=plan.full_refresh, warehouse=home.warehouse, target=engine_name,
-                              paths=engine.spark_vars(engine_name, home.root))
+                              paths=engine.spark_vars(engine_name, home.root) if engine_name != "duckdb"
+                              else {"dbt_memory_limit": dbt_memory_limit(home.warehouse)})
             # dbt is started and streamed to the end in this thread, as the guard needs
             # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
             # quality report (pipelines.quality)

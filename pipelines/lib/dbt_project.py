@@ -41,6 +41,26 @@ def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files
     return json.dumps({**payload, **(paths or {})})
 
 
+DBT_MEMORY_ENV = "OUTCOMES_DBT_MEMORY_LIMIT"
+DBT_MEMORY_FLOOR = 512 * 2**20
+
+
+def dbt_memory_limit(warehouse: Path) -> str:
+    """DuckDB's memory limit in dbt (the var `dbt_memory_limit`, profiles.yml): OUTCOMES_DBT_MEMORY_LIMIT
+    when set, else 512 MB or, past it, the power of two at or above twice the warehouse file,
+    at most half the machine's memory. 512 MB keeps the process tree small to 10x; at 100x
+    (a 1.9 GB warehouse) `int_visits`' window over every version ran out of memory at 512 MB.
+    Powers of two: the var, and so dbt's partial parse, changes only when the data doubles."""
+    if os.environ.get(DBT_MEMORY_ENV):
+        return os.environ[DBT_MEMORY_ENV]
+    size = warehouse.stat().st_size if warehouse.exists() else 0
+    limit = DBT_MEMORY_FLOOR
+    while limit < 2 * size:
+        limit *= 2
+    half_ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    return f"{min(limit, max(half_ram, DBT_MEMORY_FLOOR)) // 2**20}MB"
+
+
 def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | str | None = None,
                full_refresh: bool = False, warehouse: Path | None = None, target: str | None = None,
                paths: dict[str, str] | None = None) -> list[str]:
