@@ -6,7 +6,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.lib import engine, lake, warehouse
+from pipelines.lib import engine, lake, memory, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_memory_limit, dbt_vars,
@@ -79,6 +79,7 @@ def build_dbt_models() -> AssetsDefinition:
             # dbt is started and streamed to the end in this thread, as the guard needs
             # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
             # quality report (pipelines.quality)
+            memory.release()  # the load's leftovers, before dbt's process builds beside this one
             invocation = guarded(dbt).cli(args, context=context, target_path=home.dbt_target)
             yield from record_dbt_events(context, home, invocation.stream(), home.dbt_target)
             models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None

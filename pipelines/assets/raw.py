@@ -4,7 +4,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines.lib.contracts import SOURCES
-from pipelines.lib import lake
+from pipelines.lib import lake, memory
 from pipelines.lib.digests import DigestCache
 from pipelines.lib.ingest import ingest_source
 from pipelines.lib.members import resolve_members
@@ -50,6 +50,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             lake_files = lake.sync(con, lake.lake_root(outcomes.home_dir.root), source) \
                 if lake.wanted(outcomes.engine_name) else 0
         digests.save()
+        memory.release()
         for path, reason in summary.quarantined:
             context.log.warning(f"quarantined {path}: {reason}")
         return dg.MaterializeResult(metadata={

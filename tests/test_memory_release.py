@@ -1,0 +1,29 @@
+"""pipelines/lib/memory.release gives the run process's freed memory back to the system: frames
+of a load, dropped, still held by the allocators until it is called."""
+import gc
+import os
+
+import duckdb
+
+from pipelines.lib.memory import release
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_freed_frames_are_given_back():
+    con = duckdb.connect()
+    frames = []
+    for _ in range(5):  # rows as a load holds them: pandas frames of Arrow and Python strings
+        frame = con.execute("SELECT i, 'visit-' || i::VARCHAR AS v, repeat('x', (i % 50)::INTEGER) AS w "
+                            "FROM range(800000) t(i)").df()
+        frame["v"] = frame["v"].astype("string[pyarrow]")
+        frames.append(frame.copy())
+        del frame
+    del frames
+    gc.collect()
+    freed = rss_mib()
+    release()
+    assert rss_mib() < freed - 50, (freed, rss_mib())
