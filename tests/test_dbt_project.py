@@ -55,14 +55,10 @@ def test_dbt_unit_tests_pass(tmp_path):
     assert len(unit) >= 20 and all(r["status"] == "pass" for r in unit)
 
 
-def test_dbt_memory_limit_grows_with_the_warehouse_in_powers_of_two(tmp_path, monkeypatch):
+def test_dbt_memory_limit_grows_with_the_raw_rows_in_powers_of_two(monkeypatch):
     monkeypatch.delenv(d.DBT_MEMORY_ENV, raising=False)
-    warehouse = tmp_path / "warehouse.duckdb"
-    assert d.dbt_memory_limit(warehouse) == "512MB"  # no warehouse yet
-    for size, limit in ((200 * 2**20, "512MB"), (256 * 2**20, "512MB"), (257 * 2**20, "1024MB"),
-                        (1900 * 2**20, "4096MB")):
-        with open(warehouse, "wb") as fh:
-            fh.truncate(size)  # sparse: the apparent size is what counts
-        assert d.dbt_memory_limit(warehouse) == limit, size
+    # 1x, 10x (7.4 M raw rows), just past 512 MB, 100x (73 M: completed at 4 GB, not at 512 MB)
+    for rows, limit in ((733_000, "512MB"), (7_400_000, "512MB"), (9_800_000, "1024MB"), (73_000_000, "4096MB")):
+        assert d.dbt_memory_limit(rows) == limit, rows
     monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
-    assert d.dbt_memory_limit(warehouse) == "3GB"
+    assert d.dbt_memory_limit(10**9) == "3GB"

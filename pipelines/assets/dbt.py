@@ -68,6 +68,8 @@ def build_dbt_models() -> AssetsDefinition:
             variables = dbt_vars(paths=None if engine_name == "duckdb" else {"engine": engine_name})
             with warehouse.connect(home.warehouse) as con:
                 plan = plan_build(con, project, variables, context.run.tags.get(FULL_REFRESH_TAG) == "true")
+                raw_rows = con.execute("SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() "
+                                       "WHERE schema_name = 'raw'").fetchone()[0]
                 if engine_name != "duckdb":  # Spark reads the lake: complete, whichever sources this run ingested
                     lake.sync_all(con, lake.lake_root(home.root))
             context.log.info(plan.describe())
@@ -75,7 +77,7 @@ def build_dbt_models() -> AssetsDefinition:
             args = build_args(changed_files=changed_files_var(plan, engine_name),
                               full_refresh=plan.full_refresh, warehouse=home.warehouse, target=engine_name,
                               paths=engine.spark_vars(engine_name, home.root) if engine_name != "duckdb"
-                              else {"dbt_memory_limit": dbt_memory_limit(home.warehouse)})
+                              else {"dbt_memory_limit": dbt_memory_limit(raw_rows)})
             # dbt is started and streamed to the end in this thread, as the guard needs
             # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
             # quality report (pipelines.quality)
