@@ -202,17 +202,16 @@ def seed_cursor(home: Home, landing: Path, engine: str = "") -> str | None:
     from pipelines.lib.warehouse import connect
     from pipelines.sensors import encode_cursor
 
-    last = run_inputs.last_inputs(home)
     now = {"landing": str(landing.resolve()), "code": run_inputs.code_fingerprint(),
            "settings": run_inputs.settings_fingerprint(), "engine": resolve_engine(engine or None)}
-    if last is None or any(last.get(k) != v for k, v in now.items()):
+    if not run_inputs.only_landing_changed(home, now):
         return None
     with warehouse_lock(home.warehouse, exclusive=False), connect(home.warehouse, read_only=True) as con:
         return encode_cursor(d for (d,) in con.execute("SELECT DISTINCT file_sha256 FROM ledger.files").fetchall())
 
 
 def warm_up() -> None:
-    """Import now what every run needs (Great Expectations, dbt's adapter), once for the process."""
+    """Import now what every run needs (dagster-dbt, Great Expectations), once for the process."""
     import dagster_dbt  # noqa: F401
 
     from pipelines.quality.ge import context
