@@ -4,7 +4,8 @@ Random histories (tests/random_history.py: the four activity exports over four f
 with late corrections to old years, voids, orphans, stale versions, calls re-delivered with
 another outcome, re-exported Zoom meetings, new hosts, and redeliveries byte for byte and with
 changed content) are delivered batch by batch. After EVERY batch the KPIs, every mart, the
-version-resolving models and the trace units (audit_kpi_units, audit_kpi_exclusions) of the
+version-resolving models, the KPI units (int_kpi_units, rebuilt by financial year) and the trace
+(audit_kpi_units, audit_kpi_exclusions, audit_kpi_reconciliation) of the
 warehouse refreshed incrementally are compared, row for row and exactly, with those of a copy of
 the same warehouse rebuilt with --full-refresh.
 
@@ -39,7 +40,7 @@ BATCHES = 4
 E2E_SEED, E2E_BATCHES = 5, 2
 ACTIVITY_SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
 MARTS = tuple(sorted(p.stem for p in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql")))
-COMPARED = MARTS + ("audit_kpi_units", "audit_kpi_exclusions", "int_kpi_units", "int_visits",
+COMPARED = MARTS + ("audit_kpi_units", "audit_kpi_exclusions", "audit_kpi_reconciliation", "int_kpi_units", "int_visits",
                     "int_pathway_contacts", "int_pathway_prescriptions", "int_social_prescriptions",
                     "int_wellbeing_calls", "int_zoom_attendances", "int_zoom_sessions")
 P = Pseudonymiser(b"incremental-property-key-0123456")

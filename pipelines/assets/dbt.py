@@ -81,7 +81,9 @@ def build_dbt_models() -> AssetsDefinition:
             # dbt is started and streamed to the end in this thread, as the guard needs
             # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
             # quality report (pipelines.quality)
-            memory.release()  # the load's leftovers, before dbt's process builds beside this one
+            # the load's leftovers, before dbt's process builds beside this one (the load and the
+            # validation collected their own garbage when they were large)
+            memory.release(rows=0)
             invocation = guarded(dbt).cli(args, context=context, target_path=home.dbt_target)
             yield from record_dbt_events(context, home, invocation.stream(), home.dbt_target)
             models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None

@@ -50,7 +50,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             lake_files = lake.sync(con, lake.lake_root(outcomes.home_dir.root), source) \
                 if lake.wanted(outcomes.engine_name) else 0
         digests.save()
-        memory.release()
+        memory.release(summary.rows_loaded)
         for path, reason in summary.quarantined:
             context.log.warning(f"quarantined {path}: {reason}")
         return dg.MaterializeResult(metadata={

@@ -5,6 +5,11 @@ objects); freed, that memory mostly stays in the process's allocators (glibc's h
 pool), and at 100x the idle run process held ~3.5 GB while dbt's own process built the models
 beside it. Called after ingestion and before the dbt build: the process tree's peak is then
 the build's, not the build's plus the load's leftovers.
+
+The garbage collection is the costly part (a full collection walks every live object: ~0.3 s
+once Dagster and Great Expectations are loaded, 1.7 s of a 19 s one-day run at 1x), so it runs
+only after a load large enough to leave cycles worth collecting; returning the allocators'
+free pages is cheap and always done.
 """
 from __future__ import annotations
 
@@ -13,8 +18,13 @@ import gc
 import sys
 
 
-def release() -> None:
-    gc.collect()
+COLLECT_FROM_ROWS = 100_000  # rows handled since the last release that make a collection worth it
+
+
+def release(rows: int) -> None:
+    """Give freed memory back; `rows` = the rows the caller just loaded or validated."""
+    if rows >= COLLECT_FROM_ROWS:
+        gc.collect()
     pyarrow = sys.modules.get("pyarrow")
     if pyarrow is not None:
         pyarrow.default_memory_pool().release_unused()

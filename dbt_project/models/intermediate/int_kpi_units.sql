@@ -9,34 +9,59 @@
 -- records of audit_record_evidence it rests on: its own, or for a person the
 -- units that make them one.
 -- Adding a count KPI: one registry row plus one arm here.
+-- Incremental by financial year (macros/incremental.sql, kpi_unit_rebuilt_years): a
+-- build records the years its changed keys sit in, now or at the last build (pre-hook),
+-- and recomputes those years' units from the import CTEs below, which then hold only
+-- those years' records; the arms need no change for it. A whole table on Spark, on a first build and on
+-- --full-refresh.
+-- depends_on: {{ ref('stg_pathway_prescriptions') }}, {{ ref('stg_wellbeing_calls') }}
+-- depends_on: {{ ref('stg_zoom_meetings') }}, {{ ref('stg_zoom_participants') }}
+
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail',
+          pre_hook="{{ record_rebuilt_years() }}") }}
 
 with visits as (
 
     select * from {{ ref('int_visits') }}
+    {{- only_rebuilt_years() }}
 
 ),
 
 visit_rows as (
 
     select * from {{ ref('stg_visits') }}
+    {%- if is_incremental() %}
+    where visit_id in (select visit_id from visits)
+    {%- endif %}
 
 ),
 
 contacts as (
 
     select * from {{ ref('int_pathway_contacts') }}
+    {{- only_rebuilt_years() }}
 
 ),
 
 contact_rows as (
 
     select * from {{ ref('stg_pathway_contacts') }}
+    {%- if is_incremental() %}
+    where contact_id in (select contact_id from contacts)
+    {%- endif %}
 
 ),
 
+-- a prescription's year is its contact's; none (an orphan, year key '~') while the contact
+-- has not arrived
 prescriptions as (
 
     select * from {{ ref('int_pathway_prescriptions') }}
+    {%- if is_incremental() %}
+    where contact_id in (select contact_id from contacts)
+        or ({{ in_rebuilt_years('null') }}
+            and contact_id not in (select contact_id from {{ ref('int_pathway_contacts') }}))
+    {%- endif %}
 
 ),
 
@@ -49,18 +74,21 @@ social_prescriptions as (
 sessions as (
 
     select * from {{ ref('int_zoom_sessions') }}
+    {{- only_rebuilt_years() }}
 
 ),
 
 attendances as (
 
     select * from {{ ref('int_zoom_attendances') }}
+    {{- only_rebuilt_years() }}
 
 ),
 
 calls as (
 
     select * from {{ ref('int_wellbeing_calls') }}
+    {{- only_rebuilt_years() }}
 
 ),
 
@@ -592,3 +620,4 @@ select
     cast(record_key as {{ dbt.type_string() }})                    as record_key,
     cast(record_order as bigint)                   as record_order
 from unioned
+{{- only_rebuilt_years() }}

@@ -12,28 +12,13 @@ with meetings as (
 ),
 
 {% if is_incremental() %}
--- Incremental (macros/incremental.sql): whole sessions are recomputed, those in a changed
--- file, and every session joined by someone who hosts for the first time in a changed file
--- (a host is staff in every session they join). A session's attendances only ever grow
--- (a re-export is a union), so replacing its (session, person) rows is exact.
-new_hosts as (
-
-    select host_email_pseudonym from meetings
-    where {{ in_changed_files() }} and host_email_pseudonym is not null
-    except
-    select host_email_pseudonym from meetings
-    where not ({{ in_changed_files() }}) and host_email_pseudonym is not null
-
-),
-
+-- Incremental (macros/incremental.sql, changed_zoom_sessions): whole sessions are recomputed,
+-- those in a changed file, and every session joined by someone who hosts for the first time in
+-- a changed file. A session's attendances only ever grow (a re-export is a union), so
+-- replacing its (session, person) rows is exact.
 changed_sessions as (
 
-    select meeting_id, start_time from meetings where {{ in_changed_files() }}
-    union
-    select meeting_id, start_time from {{ ref('stg_zoom_participants') }} where {{ in_changed_files() }}
-    union
-    select meeting_id, start_time from {{ ref('stg_zoom_participants') }}
-    where email_pseudonym in (select host_email_pseudonym from new_hosts)
+    {{ changed_zoom_sessions() | indent(4) }}
 
 ),
 {% endif %}
