@@ -187,6 +187,26 @@ def test_every_file_is_recorded_as_built(runs):
         assert con.execute("SELECT dbt_vars FROM ledger.dbt_build").fetchall() == [(dbt_vars(),)]
 
 
+def compiled_test(home, model: str, test: str) -> str:
+    return (home / "dbt" / "target" / "compiled" / "outcomes" / "models" / "intermediate" / f"{model}.yml"
+            / f"{test}.sql").read_text()
+
+
+def test_an_incremental_build_tests_only_the_rows_it_changed(runs):
+    """dbt_project/macros/tests/tested_rows.sql: in the incremental build a row test sees the
+    recomputed keys (int_visits) or the rebuilt years (int_kpi_units); a test comparing two
+    relations, and every test of a --full-refresh build, sees every row."""
+    _, home, full = runs
+    narrowed = {("int_visits", "not_null_int_visits_visit_id"): "dbt_changed_files",
+                ("int_kpi_units", "int_kpi_units_rule_exactly_when_not_counted"): "kpi_rebuilt_years",
+                ("int_zoom_attendances", "not_null_int_zoom_attendances_person_key"): "dbt_changed_files"}
+    for (model, test), marker in narrowed.items():
+        assert marker in compiled_test(home, model, test), test
+        assert marker not in compiled_test(full, model, test), test
+    whole = compiled_test(home, "int_visits", "int_visits_one_row_per_delivered_id")
+    assert "dbt_changed_files" not in whole and "kpi_rebuilt_years" not in whole
+
+
 @pytest.fixture(scope="module")
 def one_source(runs, tmp_path_factory):
     """After the deliveries, one more kiosk export alone: `outcomes run` runs only what visits

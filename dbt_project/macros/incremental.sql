@@ -41,20 +41,21 @@
 {#- The Zoom sessions an incremental build recomputes (int_zoom_attendances): those in a
     changed file, and every session joined by someone who hosts for the first time in a
     changed file (a host is staff in every session they join). A select of (meeting_id,
-    start_time). -#}
-{% macro changed_zoom_sessions() -%}
+    start_time). `meetings`, `participants`: stg_zoom_meetings and stg_zoom_participants (a
+    model passes its ref()s, a test their relations: a test may not ref what it does not test). -#}
+{% macro changed_zoom_sessions(meetings, participants) -%}
     with new_hosts as (
-        select host_email_pseudonym from {{ ref('stg_zoom_meetings') }}
+        select host_email_pseudonym from {{ meetings }}
         where {{ in_changed_files() }} and host_email_pseudonym is not null
         except
-        select host_email_pseudonym from {{ ref('stg_zoom_meetings') }}
+        select host_email_pseudonym from {{ meetings }}
         where not ({{ in_changed_files() }}) and host_email_pseudonym is not null
     )
-    select meeting_id, start_time from {{ ref('stg_zoom_meetings') }} where {{ in_changed_files() }}
+    select meeting_id, start_time from {{ meetings }} where {{ in_changed_files() }}
     union
-    select meeting_id, start_time from {{ ref('stg_zoom_participants') }} where {{ in_changed_files() }}
+    select meeting_id, start_time from {{ participants }} where {{ in_changed_files() }}
     union
-    select meeting_id, start_time from {{ ref('stg_zoom_participants') }}
+    select meeting_id, start_time from {{ participants }}
     where email_pseudonym in (select host_email_pseudonym from new_hosts)
 {%- endmacro %}
 
@@ -75,7 +76,7 @@
     ),
 
     zoom_sessions as (
-        {{ changed_zoom_sessions() | indent(8) }}
+        {{ changed_zoom_sessions(ref('stg_zoom_meetings'), ref('stg_zoom_participants')) | indent(8) }}
     )
 
     -- the years the changed keys sit in now (a prescription: its contact's year; none while
@@ -108,7 +109,7 @@
     say where the changed keys sat) and read by the models built from it by year; '*' when
     int_kpi_units is built whole (every year). -#}
 {% macro rebuilt_years_table() -%}
-    {{ return(api.Relation.create(database=this.database, schema='build_state', identifier='kpi_rebuilt_years')) }}
+    {{ return(api.Relation.create(database=target.database, schema='build_state', identifier='kpi_rebuilt_years')) }}
 {%- endmacro %}
 
 {% macro record_rebuilt_years() %}{{ return(adapter.dispatch('record_rebuilt_years', 'outcomes')()) }}{% endmacro %}

@@ -179,7 +179,8 @@ def _record_dbt_results(context, home: Home, results: list, target_path: Path | 
             records.append(store.check_record(
                 f"{r.asset_key.to_user_string()}:{r.check_name}", passed=r.passed, severity=r.severity.value,
                 blocking=blocking, kind="dbt", description=description, failures=failures,
-                data=f"dbt data test on {r.asset_key.to_user_string()} (whole model, built in this run)",
+                data=f"dbt data test on {r.asset_key.to_user_string()}, built in this run (an incremental "
+                     "build's row tests: the rows it changed, dbt_project/macros/tests/tested_rows.sql)",
                 metadata={k: md[k] for k in ("unique_id", "status", "dagster_dbt/failed_row_count") if k in md}))
         records += dbt_results.unselected_failures(test_results, seen, samples_for)
     finally:

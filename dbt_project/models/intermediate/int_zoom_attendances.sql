@@ -18,7 +18,7 @@ with meetings as (
 -- replacing its (session, person) rows is exact.
 changed_sessions as (
 
-    {{ changed_zoom_sessions() | indent(4) }}
+    {{ changed_zoom_sessions(ref('stg_zoom_meetings'), ref('stg_zoom_participants')) | indent(4) }}
 
 ),
 {% endif %}
