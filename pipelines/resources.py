@@ -25,6 +25,9 @@ class OutcomesResource(dg.ConfigurableResource):
     home: str = ""
     landing: str = ""
     engine: str = ""
+    # dbt in the run's process, kept warm between builds (pipelines/lib/dbt_in_process.py): set by
+    # `outcomes watch`, whose process runs build after build; else a dbt process per build
+    dbt_in_process: bool = False
 
     @property
     def engine_name(self) -> str:

@@ -55,14 +55,15 @@ def check_key(home: Home) -> None:
         raise UsageError(str(exc)) from None
 
 
-def definitions_for(home: Home, landing: Path, engine: str = ""):
+def definitions_for(home: Home, landing: Path, engine: str = "", dbt_in_process: bool = False):
     """The definitions with this home and landing (the dbt manifest brought up to date first)."""
     from pipelines.assemble import build_definitions
     from pipelines.lib.dbt_project import prepare_manifest
     from pipelines.resources import OutcomesResource
 
     prepare_manifest()
-    return build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine))
+    return build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine,
+                                              dbt_in_process=dbt_in_process))
 
 
 def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None, engine: str = "", defs=None) -> dict:
@@ -211,8 +212,9 @@ def seed_cursor(home: Home, landing: Path, engine: str = "") -> str | None:
 
 
 def warm_up() -> None:
-    """Import now what every run needs (dagster-dbt, Great Expectations), once for the process."""
+    """Import now what every run needs (dagster-dbt, dbt, Great Expectations), once for the process."""
     import dagster_dbt  # noqa: F401
+    import dbt.cli.main  # noqa: F401
 
     from pipelines.quality.ge import context
 
@@ -221,8 +223,9 @@ def warm_up() -> None:
 
 def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = "") -> int:
     """The landing sensor without a daemon: tick, run what it requests in process, repeat. The
-    process stays warm between files: the definitions are built once and Great Expectations is
-    imported before the first file lands (docs/orchestration.md)."""
+    process stays warm between files: the definitions are built once, dbt and Great Expectations
+    are imported before the first file lands, and dbt runs in this process with its manifest kept
+    (docs/orchestration.md)."""
     import time
 
     import dagster as dg
@@ -233,7 +236,7 @@ def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = 
 
     check_landing(landing)
     outcomes = OutcomesResource(home=str(home.root), landing=str(landing.resolve()))
-    defs = definitions_for(home, landing, engine)
+    defs = definitions_for(home, landing, engine, dbt_in_process=True)
     cursor_file = home.root / "sensor-cursor.txt"
     if not cursor_file.exists() and (seed := seed_cursor(home, landing, engine)) is not None:
         # that run (in its own in-memory instance) built every asset: the sensor's selection

@@ -3,14 +3,15 @@
 from collections.abc import Mapping
 from typing import Any
 
+import dagster as dg
 from dagster import AssetExecutionContext, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.lib import engine, lake, memory, warehouse
+from pipelines.lib import dbt_in_process, engine, lake, memory, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, build_args, dbt_memory_limit, dbt_vars,
-                                       project_fingerprint)
+from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_memory_limit,
+                                       dbt_vars, project_fingerprint)
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource, guarded
 
@@ -84,11 +85,41 @@ def build_dbt_models() -> AssetsDefinition:
             # the load's leftovers, before dbt's process builds beside this one (the load and the
             # validation collected their own garbage when they were large)
             memory.release(rows=0)
-            invocation = guarded(dbt).cli(args, context=context, target_path=home.dbt_target)
-            yield from record_dbt_events(context, home, invocation.stream(), home.dbt_target)
+            if outcomes.dbt_in_process and engine_name == "duckdb":  # `outcomes watch`: dbt kept warm
+                events = in_process_events(context, args, project, home.dbt_target)
+            else:
+                events = guarded(dbt).cli(args, context=context, target_path=home.dbt_target).stream()
+            yield from record_dbt_events(context, home, events, home.dbt_target)
             models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
             with warehouse.connect(home.warehouse) as con:
                 engine.import_spark_outputs(con, home.root, engine_name)  # Spark's models into the warehouse
                 record_build(con, plan, project, variables, models)
 
     return dbt_models
+
+
+def in_process_events(context: AssetExecutionContext, args: list[str], project: str, target_path):
+    """The build's Dagster events from dbt run in this process (pipelines/lib/dbt_in_process.py),
+    converted by dagster-dbt as it converts the CLI's; a failed build fails the step, as the
+    CLI's exit code does, after its events (the failing tests' results) are yielded."""
+    from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_updated_cli_invocation_params_for_context
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+
+    # the run's subset of models and tests, selected as DbtCliResource.cli selects it
+    cleaned, selects, excludes = extract_runtime_selection_from_args(args)
+    params = get_updated_cli_invocation_params_for_context(context, {}, TRANSLATOR, runtime_selects=selects,
+                                                           runtime_excludes=excludes)
+    manifest, translator, dbt_project = params.manifest, params.dagster_dbt_translator, params.dbt_project
+    indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
+    # dbt.log beside the build's artifacts, where dagster-dbt has dbt's own process write it
+    build = dbt_in_process.build([*cleaned, *params.selection_args, *indirect, *base_args(target_path),
+                                  "--log-path", str(target_path)], project)
+    for raw in build.events:
+        event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+        if event.is_result_event:
+            yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
+                                                     context=context, target_path=target_path, project=dbt_project)
+    if not build.success:
+        errors = [e["info"]["msg"] for e in build.events if e.get("info", {}).get("level") == "error"]
+        raise dg.Failure(f"dbt build failed in process: {build.exception or ''}",
+                         metadata={"errors": "\n".join(errors[-20:])})

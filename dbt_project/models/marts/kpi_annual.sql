@@ -4,6 +4,11 @@
 -- int_kpi_units (0 when a KPI has none that year); ratios are the registry's
 -- numerator / denominator, unrounded and NULL when the denominator is 0.
 
+-- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt
+-- years' rows are replaced, the other years' are those of the last build.
+
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}
+
 with registry as (
 
     select * from {{ ref('kpi_registry') }}
@@ -13,6 +18,7 @@ with registry as (
 units as (
 
     select * from {{ ref('int_kpi_units') }}
+    {{- only_rebuilt_years() }}
 
 ),
 

@@ -5,6 +5,11 @@
 -- (e.g. wellbeing_successful_contacts in a month with calls but no
 -- successes). Summed over months and sites it equals kpi_annual for these KPIs.
 
+-- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt
+-- years' rows are replaced, the other years' are those of the last build.
+
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}
+
 with registry as (
 
     select * from {{ ref('kpi_registry') }}
@@ -14,6 +19,7 @@ with registry as (
 units as (
 
     select * from {{ ref('int_kpi_units') }}
+    {{- only_rebuilt_years() }}
 
 ),
 

@@ -1,0 +1,72 @@
+"""dbt in this process, kept warm between builds: `outcomes watch`'s dbt (docs/orchestration.md).
+
+A dbt process per build pays ~2-3 s before its first node (an interpreter, dbt's imports, the
+adapter, loading the partial parse). `outcomes watch` builds once per file that lands, so it
+keeps dbt imported and its parsed manifest in memory and calls dbt's programmatic entry point
+(`dbtRunner`) with the same `dbt build` arguments a process would get; dagster-dbt turns its
+events into Dagster's as it does the CLI's JSON log lines (the same dictionaries).
+
+DuckDB only (Spark's session has its own start-up and runs in dbt's process). No dbt process is
+started, so none can outlive the run (what pipelines/lib/dbt_guard.py is for). DuckDB lets one
+process at a time open a database file for writing, and dbt-duckdb keeps its database open after
+a build: it is closed after every build, so that `outcomes kpis`, the dashboards and the next
+run's own connections (another configuration: refused while dbt's is open) can open the file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_MANIFESTS: dict[str, object] = {}  # dbt project fingerprint -> dbt's parsed Manifest
+
+
+@dataclass
+class Build:
+    success: bool
+    events: list[dict] = field(default_factory=list)  # dbt's structured log events, as --log-format json
+    exception: BaseException | None = None
+
+
+def parse_args(build_args: list[str]) -> list[str]:
+    """`dbt parse` with what a build's arguments say about the project, profile and target (what
+    the manifest depends on), without what only a build takes (selection, --full-refresh)."""
+    args, skip = ["parse"], False
+    for arg in build_args[1:]:
+        if skip:
+            skip = False
+        elif arg in ("--exclude", "--select", "-s", "--selector", "--indirect-selection"):
+            skip = True
+        elif arg != "--full-refresh":
+            args.append(arg)
+    return args
+
+
+def build(args: list[str], project: str) -> Build:
+    """`dbt <args>` in this process; `project` = the dbt project's fingerprint (a changed project
+    is parsed again, once)."""
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    try:
+        if project not in _MANIFESTS:
+            parsed = dbtRunner().invoke(parse_args(args))
+            if not parsed.success:
+                return Build(False, exception=parsed.exception)
+            _MANIFESTS.clear()
+            _MANIFESTS[project] = parsed.result
+        events: list[dict] = []
+        # dbt.log as the CLI's (--log-format json): structured lines
+        result = dbtRunner(manifest=_MANIFESTS[project], callbacks=[lambda m: events.append(msg_to_dict(m))]).invoke(
+            [*args, "--log-format-file", "json"])
+        return Build(result.success, events, result.exception)
+    finally:
+        close_duckdb()
+
+
+def close_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open between builds of one process."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    DuckDBConnectionManager.close_all_connections()
+    if env is not None:
+        env.close()

@@ -1,0 +1,75 @@
+"""dbt in the run's process (pipelines/lib/dbt_in_process.py), as `outcomes watch` runs it: the
+same build as dbt's own process, its manifest parsed once, and the warehouse free when it ends."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipelines.lib.dbt_in_process import parse_args
+from tests.support import kpis, outcomes, write_export
+
+pytestmark = pytest.mark.slow
+
+VISITS = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n"
+
+
+def test_parse_takes_the_project_profile_and_target_of_the_build_not_its_selection():
+    build = ["build", "--target", "duckdb", "--exclude", "tag:x", "--vars", "{}", "--full-refresh", "--select",
+             "a b", "--indirect-selection", "empty", "--project-dir", "p", "--target-path", "t"]
+    assert parse_args(build) == ["parse", "--target", "duckdb", "--vars", "{}", "--project-dir", "p", "--target-path", "t"]
+
+
+# Run in a process of its own: dbt in process sets dbt's global flags and adapters for good.
+BUILD_TWICE = """
+import json, sys, time
+from pathlib import Path
+from pipelines.lib import dbt_in_process, warehouse
+from pipelines.lib.dbt_project import base_args, build_args, project_fingerprint
+home = Path(sys.argv[1])
+args = [*build_args(warehouse=home / "warehouse.duckdb"), *base_args(home / "dbt" / "target")]
+out = []
+for _ in range(2):
+    build = dbt_in_process.build(args, project_fingerprint())
+    # DuckDB refuses a second configuration for a file still open in this process
+    with warehouse.connect(home / "warehouse.duckdb") as con:
+        visits = con.execute("SELECT count(*) FROM main.int_visits").fetchone()[0]
+    out.append({"success": build.success, "tests": sum(e["info"]["name"] == "LogTestResult" for e in build.events),
+                "events": sorted({e["info"]["name"] for e in build.events}), "visits": visits})
+print(json.dumps(out))
+"""
+
+
+def test_a_build_in_process_equals_the_cli_build_and_frees_the_warehouse(tmp_path):
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    write_export(landing / "visits" / "kiosk_1.csv", VISITS + "V1,WAL,2021-10-04 10:00,M1,member,course,ok\n"
+                 "V2,WAL,2021-10-05 10:00,M2,member,course,void\n")
+    outcomes("run", "--landing", str(landing), "--home", str(home))
+    before = kpis(home)
+    proc = subprocess.run([sys.executable, "-c", BUILD_TWICE, str(home)], capture_output=True, text=True,
+                          env={**os.environ, "DO_NOT_TRACK": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    builds = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [b["success"] for b in builds] == [True, True]
+    assert builds[0]["tests"] > 50 and builds[0]["tests"] == builds[1]["tests"]
+    assert [b["visits"] for b in builds] == [2, 2]
+    # the project was parsed once, before the first build: neither build parsed it
+    parsing = {"StateCheckVarsHash", "PartialParsingEnabled", "UnableToPartialParse"}
+    assert all(not parsing & set(b["events"]) for b in builds), builds
+    assert kpis(home) == before
+
+
+def test_watch_builds_in_its_own_process(tmp_path):
+    """The watch run's dbt events come from the watch process itself: no dbt process."""
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    write_export(landing / "visits" / "kiosk_1.csv", VISITS + "V1,WAL,2021-10-04 10:00,M1,member,course,ok\n")
+    watch = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "watch", "--landing", str(landing),
+                              "--home", str(home), "--once"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    out, _ = watch.communicate(timeout=600)
+    assert watch.returncode == 0, out[-3000:]
+    pids = {json.loads(line)["info"]["pid"] for line in (home / "dbt" / "target" / "dbt.log").read_text().splitlines()
+            if line.startswith("{")}
+    assert pids == {watch.pid}
+    assert kpis(home)[("2021/22", "visits")] == 1
