@@ -211,14 +211,21 @@ def seed_cursor(home: Home, landing: Path, engine: str = "") -> str | None:
         return encode_cursor(d for (d,) in con.execute("SELECT DISTINCT file_sha256 FROM ledger.files").fetchall())
 
 
-def warm_up() -> None:
-    """Import now what every run needs (dagster-dbt, dbt, Great Expectations), once for the process."""
+def warm_up(home: Home, engine: str = "") -> None:
+    """Do now what every run needs, once for the process: import dagster-dbt and Great
+    Expectations, and on DuckDB parse the dbt project its builds run in this process."""
     import dagster_dbt  # noqa: F401
-    import dbt.cli.main  # noqa: F401
 
+    from pipelines.lib import dbt_in_process
+    from pipelines.lib.dbt_project import base_args, build_args, project_fingerprint
+    from pipelines.lib.engine import engine as resolve_engine
     from pipelines.quality.ge import context
 
     context()
+    if resolve_engine(engine or None) == "duckdb":
+        # a failure here is the first build's too, and reported there
+        dbt_in_process.parse([*build_args(warehouse=home.warehouse), *base_args(home.dbt_target),
+                              "--log-path", str(home.dbt_target)], project_fingerprint())
 
 
 def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = "") -> int:
@@ -246,7 +253,7 @@ def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = 
                 if instance.get_latest_materialization_event(key) is None:
                     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
         cursor_file.write_text(seed)
-    warm_up()
+    warm_up(home, engine)
     print(f"scanning {landing}", flush=True)
     ticks = 0
     while True:

@@ -40,19 +40,33 @@ def parse_args(build_args: list[str]) -> list[str]:
     return args
 
 
+def parse(args: list[str], project: str) -> BaseException | None:
+    """Parse the project for builds with these arguments, once per project fingerprint (`outcomes
+    watch` does it before the first file lands); the error, if dbt could not."""
+    from dbt.cli.main import dbtRunner
+
+    if project in _MANIFESTS:
+        return None
+    try:
+        parsed = dbtRunner().invoke(parse_args(args))
+    finally:
+        close_duckdb()
+    if not parsed.success:
+        return parsed.exception or RuntimeError("dbt parse failed")
+    _MANIFESTS.clear()
+    _MANIFESTS[project] = parsed.result
+    return None
+
+
 def build(args: list[str], project: str) -> Build:
     """`dbt <args>` in this process; `project` = the dbt project's fingerprint (a changed project
     is parsed again, once)."""
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
+    if (error := parse(args, project)) is not None:
+        return Build(False, exception=error)
     try:
-        if project not in _MANIFESTS:
-            parsed = dbtRunner().invoke(parse_args(args))
-            if not parsed.success:
-                return Build(False, exception=parsed.exception)
-            _MANIFESTS.clear()
-            _MANIFESTS[project] = parsed.result
         events: list[dict] = []
         # dbt.log as the CLI's (--log-format json): structured lines
         result = dbtRunner(manifest=_MANIFESTS[project], callbacks=[lambda m: events.append(msg_to_dict(m))]).invoke(
