@@ -261,7 +261,11 @@ def test_a_lost_raw_row_breaks_row_conservation_and_stops_publication(lost_row):
 @pytest.fixture(scope="module")
 def missing_key(base, tmp_path_factory) -> Run:
     landing, home = scenario(base, tmp_path_factory, "missing_key")
-    write_sql(home, "UPDATE raw.pathway_contacts SET contact_id = NULL WHERE contact_id = 'C2'")
+    # a key lost in a file this build takes in (not yet built from: an incremental build's row
+    # tests look at the rows of the files it takes in, dbt_project/macros/tests/tested_rows.sql)
+    write_sql(home, "UPDATE raw.pathway_contacts SET contact_id = NULL WHERE contact_id = 'C2'; "
+                    "DELETE FROM ledger.dbt_built_files WHERE file_sha256 IN "
+                    "(SELECT file_sha256 FROM raw.pathway_contacts)")
     return run(landing, home)
 
 
