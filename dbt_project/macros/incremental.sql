@@ -34,8 +34,14 @@
     in a full build nothing (every key). -#}
 {% macro only_changed_keys(key, relation) -%}
     {%- if is_incremental() %}
-    where {{ key }} in (select {{ key }} from {{ relation }} where {{ in_changed_files() }})
+    where {{ changed_keys(key, relation) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A predicate on a row: its key is one found in the changed files of relation (a staging
+    view): the keys an incremental build recomputes (macros/tests/tested_rows.sql too). -#}
+{% macro changed_keys(key, relation) -%}
+    {{ key }} in (select {{ key }} from {{ relation }} where {{ in_changed_files() }})
 {%- endmacro %}
 
 {#- The Zoom sessions an incremental build recomputes (int_zoom_attendances): those in a

@@ -9,7 +9,7 @@
     - a model rebuilt by financial year (replace_years): the rebuilt years.
 
     Only tests that judge each row, or each group of rows sharing a key or year, on its own are
-    narrowed (ROW_TESTS): every other row is as the last build left it, and passed its tests
+    narrowed (row_tests below): every other row is as the last build left it, and passed its tests
     then. Tests comparing a model with another relation (one_row_per_delivered_id), the
     singular tests (the reconciliation of every published figure) and every test of a whole
     build (--full-refresh, a first build, a hand-run `dbt build` without changed_files) see
@@ -53,10 +53,9 @@
     {%- elif config.unique_key is string -%}
         {%- set staged = [] -%}
         {%- for parent in node.depends_on.nodes if parent.startswith('model.outcomes.stg_') -%}
-            {%- do staged.append('select ' ~ config.unique_key ~ ' from ' ~ outcomes.node_relation(parent)
-                                 ~ ' where ' ~ outcomes.in_changed_files()) -%}
+            {%- do staged.append(outcomes.changed_keys(config.unique_key, outcomes.node_relation(parent))) -%}
         {%- endfor -%}
-        {{ return(config.unique_key ~ ' in (' ~ staged | join(' union ') ~ ')' if staged else '') }}
+        {{ return(staged | join(' or ')) }}
     {%- else -%}
         {{ return('(meeting_id, start_time) in (' ~ outcomes.changed_zoom_sessions(
             outcomes.node_relation('model.outcomes.stg_zoom_meetings'),
