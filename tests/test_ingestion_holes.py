@@ -161,6 +161,25 @@ def test_discover_marks_a_file_link_out_of_the_landing_zone_and_skips_folder_lin
     assert data == b""  # never read
 
 
+def test_discover_skips_files_in_progress_and_dangling_links_and_marks_a_linked_source_folder(tmp_path):
+    """What Path.rglob + resolve found, from one scandir per folder: a source folder that is a
+    link out of the landing zone puts every file under it outside (each file resolves there)."""
+    landing, outside = tmp_path / "landing", tmp_path / "elsewhere"
+    for rel in ("visits/a.csv", "visits/.hidden/b.csv", "visits/.c.csv", "visits/d.csv.part", "visits/x.part/e.csv",
+                "zoom_real/z.csv"):
+        (landing / rel).parent.mkdir(parents=True, exist_ok=True)
+        (landing / rel).write_text("x")
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep/p.csv").write_text("x")
+    os.symlink(tmp_path / "gone.csv", landing / "visits/dangling.csv")
+    os.symlink(outside, landing / "pathways")  # a source folder linked out
+    os.symlink(landing / "zoom_real", landing / "zoom")  # a source folder linked inside
+    found = {(f.source, str(f.rel_path)): f.outside_target for f in discover(landing, ("visits", "pathways", "zoom"))}
+    assert found == {("visits", "visits/a.csv"): None, ("visits", "visits/x.part/e.csv"): None,
+                     ("pathways", "pathways/deep/p.csv"): str((outside / "deep/p.csv").resolve()),
+                     ("zoom", "zoom/z.csv"): None}
+
+
 def test_a_link_out_of_the_landing_zone_is_quarantined_and_counts_nothing(warehouse):
     status, read, loaded, rejected, reason = ledger(warehouse)["visits/linked_out.csv"]
     assert (status, read, loaded, rejected) == ("quarantined", 0, 0, 0)

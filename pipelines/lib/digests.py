@@ -22,7 +22,7 @@ from pipelines.lib.landing import LandingFile
 FILE_NAME = "landing_digests.sqlite"
 
 
-def stat_key(path: Path) -> tuple[int, int, int, int, int]:
+def stat_key(path: str | Path) -> tuple[int, int, int, int, int]:
     st = os.stat(path)
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
@@ -48,9 +48,9 @@ class DigestCache:
         """The remembered digest, if the file's stat is unchanged since it was read."""
         if f.outside_target is not None:  # never read: the digest of where it points
             return f.read()[1]
-        key = str(f.path)
+        key = str(f.where)
         cached = self.new.get(key) or self.known.get(key)
-        return cached[1] if cached is not None and cached[0] == stat_key(f.path) else None
+        return cached[1] if cached is not None and cached[0] == stat_key(key) else None
 
     def digest(self, f: LandingFile) -> str:
         return self.cached(f) or self.read(f)[1]
@@ -58,12 +58,12 @@ class DigestCache:
     def read(self, f: LandingFile) -> tuple[bytes, str]:
         """The bytes and their digest, read now, remembered (when the file did not change while
         it was read)."""
-        stat = stat_key(f.path) if f.outside_target is None else None
+        stat = stat_key(f.where) if f.outside_target is None else None
         data, sha = f.read()
         if stat is not None:
             self.reads += 1
-            if stat_key(f.path) == stat:
-                self.new[str(f.path)] = (stat, sha)
+            if stat_key(f.where) == stat:
+                self.new[str(f.where)] = (stat, sha)
         return data, sha
 
     def save(self) -> None:

@@ -42,7 +42,7 @@ def landing_files(landing: Path, digests: DigestCache | None = None) -> list[tup
     """(source, landing-relative path, content digest) of every discovered file (digests: the
     home's remembered digests, pipelines/lib/digests.py; none: every file read)."""
     digests = digests or DigestCache()
-    return [(f.source, str(f.rel_path), digests.digest(f)) for f in discover(landing)]
+    return [(f.source, str(f.rel), digests.digest(f)) for f in discover(landing)]
 
 
 def landing_fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> tuple[str, int]:
