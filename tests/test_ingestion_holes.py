@@ -294,6 +294,30 @@ def test_no_conflict_when_versions_agree(tmp_path):
         assert conflicts(con, "wellbeing_calls") == []  # one instant, written two ways, is one value
 
 
+def test_conflicts_count_a_null_against_a_value_and_values_swapped_between_fields():
+    """The row-hash pass must let through every key whose versions differ in any way: a NULL
+    against a value, two fields' values swapped, a third version that differs; and none whose
+    versions are equal, NULLs included. By hand: V1 (purpose NULL / 'course'), V2 (visitor_type
+    and purpose swapped), V5 (its third version's site): 3 keys; site_code 1, visitor_type 1,
+    purpose 2."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.visits (visit_id VARCHAR, site_code VARCHAR, signed_in_at "
+                "TIMESTAMP, member_id VARCHAR, visitor_type VARCHAR, purpose VARCHAR, file_path VARCHAR, "
+                "line_number INTEGER)")
+    t = "TIMESTAMP '2021-05-01 10:00'"
+    con.execute(f"""INSERT INTO raw.visits VALUES
+        ('V1', 'WAL', {t}, 'M1', 'member', NULL, 'a.csv', 2), ('V1', 'WAL', {t}, 'M1', 'member', 'course', 'b.csv', 2),
+        ('V2', 'WAL', {t}, 'M1', 'course', 'member', 'a.csv', 3), ('V2', 'WAL', {t}, 'M1', 'member', 'course', 'b.csv', 3),
+        ('V3', 'WAL', {t}, NULL, 'member', NULL, 'a.csv', 4), ('V3', 'WAL', {t}, NULL, 'member', NULL, 'b.csv', 4),
+        ('V4', 'SOU', {t}, 'M2', 'drop_in', 'cafe', 'a.csv', 5),
+        ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'a.csv', 6), ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'b.csv', 6),
+        ('V5', 'BOO', {t}, 'M3', 'member', 'cafe', 'c.csv', 6)""")
+    [found] = conflicts(con, "visits")
+    assert (found["keys"], found["fields"]) == (3, {"site_code": 1, "visitor_type": 1, "purpose": 2})
+    assert [s["key"] for s in found["samples"]] == ["V1", "V2", "V5"]
+    assert found["samples"][0]["purpose"] == "(empty) / course"
+
+
 def test_questionnaire_conflicts_withhold_member_and_scores(tmp_path):
     header = "response_id,member_id,measure,timepoint,completed_on,item_1,item_2,item_3,item_4,item_5,item_6,item_7\n"
     landing = tmp_path / "landing"
