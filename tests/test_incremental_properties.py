@@ -7,7 +7,9 @@ changed content) are delivered batch by batch. After EVERY batch the KPIs, every
 version-resolving models, the KPI units (int_kpi_units, rebuilt by financial year) and the trace
 (audit_kpi_units, audit_kpi_exclusions, audit_kpi_reconciliation) of the
 warehouse refreshed incrementally are compared, row for row and exactly, with those of a copy of
-the same warehouse rebuilt with --full-refresh.
+the same warehouse rebuilt with --full-refresh; and the conflicting redeliveries kept in the
+warehouse (pipelines/quality/redelivery.py: only the new files' keys compared again) equal those
+found from the whole history.
 
 The seeds are fixed (reproducible in CI; bounded by example count, not by time). The fast path
 is the real one minus Dagster: the real ingestion (ingest_source), then dbt as the pipeline runs
@@ -32,6 +34,8 @@ from pipelines.lib.dbt_project import (DBT_PROJECT_DIR, base_args, build_args, d
                                        project_fingerprint)
 from pipelines.lib.ingest import ingest_source
 from pipelines.lib.pseudonym import Pseudonymiser
+from pipelines.quality.redelivery import SOURCES as REDELIVERY_SOURCES
+from pipelines.quality.redelivery import conflicts
 from tests.random_history import history
 from tests.support import outcomes
 
@@ -94,7 +98,7 @@ def test_the_comparison_covers_every_mart_and_the_trace_units():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
     landing, db, full = tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "full.duckdb"
-    counted = set()
+    counted, conflicted = set(), set()
     for number, batch in enumerate(history(seed, BATCHES)):
         deliver(landing, batch)
         with warehouse.connect(db) as con:
@@ -102,10 +106,14 @@ def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
                 ingest_source(con, landing, source, P)
             assert con.execute("SELECT count(*) FROM ledger.rejected_rows").fetchone() == (0,)
             assert con.execute("SELECT count(*) FROM ledger.files WHERE status = 'quarantined'").fetchone() == (0,)
+            kept = {source: conflicts(con, source) for source in REDELIVERY_SOURCES}  # the new files' keys only
         plan = incremental_build(db, tmp_path / "target")
         # the first build is a full one; every later one must really be incremental
         assert plan.full_refresh == (number == 0), plan.describe()
         shutil.copyfile(db, full)
+        with duckdb.connect(str(full), read_only=True) as con:  # read-only: every key compared
+            assert kept == {source: conflicts(con, source) for source in REDELIVERY_SOURCES}, f"seed {seed}, batch {number}"
+        conflicted |= {source for source, found in kept.items() if found}
         dbt_build(full, tmp_path / "target", build_args(full_refresh=True))
         rebuilt = tables(full)
         diff = differences(tables(db), rebuilt)
@@ -113,6 +121,7 @@ def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
         counted |= {(y, k) for y, k, v, *_ in rebuilt["kpi_annual"] if v}
     # the history is not trivial: it reaches several years and every source's KPIs
     years = {y for y, _ in counted}
+    assert conflicted, "the history redelivers nothing with changed content"
     assert len(years) >= 3 and {"visits", "pathway_contacts", "social_prescriptions", "zoom_attendances",
                                 "wellbeing_successful_contacts"} <= {k for _, k in counted}
 

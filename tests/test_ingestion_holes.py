@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 from pathlib import Path, PurePosixPath
 
@@ -28,7 +29,7 @@ from pipelines.lib.landing import discover
 from pipelines.lib.parsers import RowError, held_rows, iso_instant_utc
 from pipelines.lib.pseudonym import Pseudonymiser
 from pipelines.lib.warehouse import connect
-from pipelines.quality.redelivery import conflicts, describe
+from pipelines.quality.redelivery import RECORDS, conflicts, describe, state_tables
 from tests.support import kpis, outcomes, write_export
 
 P = Pseudonymiser(b"holes-test-key-" * 2)
@@ -294,28 +295,51 @@ def test_no_conflict_when_versions_agree(tmp_path):
         assert conflicts(con, "wellbeing_calls") == []  # one instant, written two ways, is one value
 
 
-def test_conflicts_count_a_null_against_a_value_and_values_swapped_between_fields():
-    """The row-hash pass must let through every key whose versions differ in any way: a NULL
-    against a value, two fields' values swapped, a third version that differs; and none whose
-    versions are equal, NULLs included. By hand: V1 (purpose NULL / 'course'), V2 (visitor_type
-    and purpose swapped), V5 (its third version's site): 3 keys; site_code 1, visitor_type 1,
-    purpose 2."""
-    con = duckdb.connect()
+def test_conflicts_count_a_null_against_a_value_and_values_swapped_between_fields(tmp_path):
+    """Every key whose versions differ in any way is found: a NULL against a value, two fields'
+    values swapped, a third version that differs; none whose versions are equal, NULLs included.
+    Found again as new files arrive (on a writable warehouse only their keys are compared again,
+    the conflicts found before are kept), they equal what a read-only comparison of the whole
+    history finds. By hand, first delivery: V1 (purpose NULL / 'course'), V2 (visitor_type and
+    purpose swapped), V5 (its third version's site): 3 keys; site_code 1, visitor_type 1, purpose
+    2. Then c.csv: V3 again with a member (V3 now differs in member_id), V4 again as it was, V6
+    new, V1 again as its first version (still in conflict): 4 keys, member_id 1 more."""
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA raw; CREATE TABLE raw.visits (visit_id VARCHAR, site_code VARCHAR, signed_in_at "
                 "TIMESTAMP, member_id VARCHAR, visitor_type VARCHAR, purpose VARCHAR, file_path VARCHAR, "
-                "line_number INTEGER)")
+                "line_number INTEGER, file_sha256 VARCHAR)")
     t = "TIMESTAMP '2021-05-01 10:00'"
     con.execute(f"""INSERT INTO raw.visits VALUES
-        ('V1', 'WAL', {t}, 'M1', 'member', NULL, 'a.csv', 2), ('V1', 'WAL', {t}, 'M1', 'member', 'course', 'b.csv', 2),
-        ('V2', 'WAL', {t}, 'M1', 'course', 'member', 'a.csv', 3), ('V2', 'WAL', {t}, 'M1', 'member', 'course', 'b.csv', 3),
-        ('V3', 'WAL', {t}, NULL, 'member', NULL, 'a.csv', 4), ('V3', 'WAL', {t}, NULL, 'member', NULL, 'b.csv', 4),
-        ('V4', 'SOU', {t}, 'M2', 'drop_in', 'cafe', 'a.csv', 5),
-        ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'a.csv', 6), ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'b.csv', 6),
-        ('V5', 'BOO', {t}, 'M3', 'member', 'cafe', 'c.csv', 6)""")
-    [found] = conflicts(con, "visits")
+        ('V1', 'WAL', {t}, 'M1', 'member', NULL, 'a.csv', 2, 'a'), ('V1', 'WAL', {t}, 'M1', 'member', 'course', 'b.csv', 2, 'b'),
+        ('V2', 'WAL', {t}, 'M1', 'course', 'member', 'a.csv', 3, 'a'), ('V2', 'WAL', {t}, 'M1', 'member', 'course', 'b.csv', 3, 'b'),
+        ('V3', 'WAL', {t}, NULL, 'member', NULL, 'a.csv', 4, 'a'), ('V3', 'WAL', {t}, NULL, 'member', NULL, 'b.csv', 4, 'b'),
+        ('V4', 'SOU', {t}, 'M2', 'drop_in', 'cafe', 'a.csv', 5, 'a'),
+        ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'a.csv', 6, 'a'), ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'b.csv', 6, 'b'),
+        ('V5', 'BOO', {t}, 'M3', 'member', 'cafe', 'b2.csv', 6, 'b2')""")
+
+    def both() -> tuple[list[dict], list[dict]]:
+        kept = conflicts(con, "visits")
+        con.execute("CHECKPOINT")
+        copy = shutil.copy(path, tmp_path / "copy.duckdb")  # one process opens a file one way only
+        with duckdb.connect(str(copy), read_only=True) as ro:
+            return kept, conflicts(ro, "visits")
+
+    kept, whole = both()
+    [found] = kept
+    assert kept == whole
     assert (found["keys"], found["fields"]) == (3, {"site_code": 1, "visitor_type": 1, "purpose": 2})
     assert [s["key"] for s in found["samples"]] == ["V1", "V2", "V5"]
     assert found["samples"][0]["purpose"] == "(empty) / course"
+    con.execute(f"""INSERT INTO raw.visits VALUES
+        ('V3', 'WAL', {t}, 'M9', 'member', NULL, 'c.csv', 2, 'c'), ('V4', 'SOU', {t}, 'M2', 'drop_in', 'cafe', 'c.csv', 3, 'c'),
+        ('V6', 'WAL', {t}, 'M4', 'member', 'cafe', 'c.csv', 4, 'c'), ('V1', 'WAL', {t}, 'M1', 'member', NULL, 'c.csv', 5, 'c')""")
+    kept, whole = both()
+    [found] = kept
+    assert kept == whole
+    assert (found["keys"], found["fields"]) == (4, {"site_code": 1, "member_id": 1, "visitor_type": 1, "purpose": 2})
+    files = state_tables(RECORDS["visits"][0])[1]
+    assert con.execute(f"SELECT count(*) FROM {files}").fetchone()[0] == 4  # a, b, b2, c: each compared once
 
 
 def test_questionnaire_conflicts_withhold_member_and_scores(tmp_path):

@@ -59,7 +59,7 @@ def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
         resource_defs=REPORT_RESOURCE,
     )
     def _check(context, outcomes: OutcomesResource, quality_report: QualityReport) -> dg.AssetCheckResult:
-        with outcomes.reader() as con:
+        with outcomes.writer() as con:  # the conflicts found so far are kept, new files' keys compared
             found = conflicts(con, source)
         failures = [{"what": describe(f) + "; the newest export's version is counted", "severity": "warn",
                      "count": f["keys"], "samples": f["samples"]} for f in found]
@@ -68,7 +68,7 @@ def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
             "fields": {f["label"]: f["fields"] for f in found}})
         compared = "; ".join(f"raw.{r.table} by {', '.join(r.key)}" for r in RECORDS[source])
         return record_check(context, quality_report, result, kind="python",
-                            data=f"{compared}: every version of each key compared", failures=failures,
+                            data=f"{compared}: every version of each key in the new files compared", failures=failures,
                             details={"redelivery": {"source": source, "conflicts": [
                                 {"label": f["label"], "keys": f["keys"], "fields": list(f["fields"])} for f in found]}})
 

@@ -21,7 +21,10 @@ What counts as "the same record" (docs/quality.md, "Conflicting redeliveries"):
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+
+import duckdb
 
 SAMPLE_KEYS = 5
 
@@ -70,40 +73,105 @@ def conflicts(con, source: str, sample_keys: int = SAMPLE_KEYS) -> list[dict]:
     """One dict per record kind of `source` that has conflicts: label, keys (count), fields
     ({field: keys differing in it}) and samples (both versions' file:line per sampled key).
 
-    Two passes: the keys whose versions hash differently (one 64-bit hash of the compared fields
-    per row, NULLs included, grouped by key: one cheap aggregate over the whole history), then the
-    per-field flags for those keys only. The same values always hash alike, so no key is flagged
-    that does not differ; a key whose differing versions collide on all 64 bits (about 1 in 10^19
-    per pair) would be missed, and this is a warning, not a published figure."""
+    On a connection that can write, the conflicting keys are kept in the warehouse and brought up
+    to date with the files loaded since (`refresh`): a run compares only the keys its new files
+    hold. On a read-only connection they are found from the whole history (`find_all`)."""
     out = []
     for r in RECORDS[source]:
-        keys = ", ".join(r.key)
-        flags = ", ".join(f"{_differs(c)} AS d_{c}" for c in r.fields)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _conflicts AS
-            WITH versions AS (SELECT {keys}, hash({", ".join(r.fields)}) AS h FROM raw.{r.table}),
-            differing AS (SELECT {keys} FROM versions GROUP BY {keys} HAVING min(h) <> max(h))
-            SELECT * FROM (SELECT {keys}, {flags} FROM raw.{r.table} SEMI JOIN differing USING ({keys})
-                           GROUP BY {keys})
-            WHERE {" OR ".join(f"d_{c}" for c in r.fields)}""")
+        try:
+            found = refresh(con, r)
+        except duckdb.InvalidInputException as exc:  # read-only: nothing kept, all compared
+            if "read-only" not in str(exc):
+                raise
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _conflicts AS {find_all(r)}")
+            found = "_conflicts"
         sums = ", ".join(f"count(*) FILTER (d_{c})" for c in r.fields)
-        n, *per_field = con.execute(f"SELECT count(*), {sums} FROM _conflicts").fetchone()
+        n, *per_field = con.execute(f"SELECT count(*), {sums} FROM {found}").fetchone()
         if n:
             out.append({"label": r.label, "table": f"raw.{r.table}", "keys": int(n),
                         "fields": {c: int(k) for c, k in zip(r.fields, per_field) if k},
-                        "samples": _samples(con, r, sample_keys)})
-        con.execute("DROP TABLE _conflicts")
+                        "samples": _samples(con, r, found, sample_keys)})
+        con.execute("DROP TABLE IF EXISTS temp._conflicts")
     return out
 
 
-def _samples(con, r: Record, limit: int) -> list[dict]:
+def _flags(r: Record, rows: str) -> str:
+    """The keys of `rows` (raw rows) whose versions disagree, with one flag per compared field."""
+    keys = ", ".join(r.key)
+    flags = ", ".join(f"{_differs(c)} AS d_{c}" for c in r.fields)
+    return (f"SELECT * FROM (SELECT {keys}, {flags} FROM {rows} GROUP BY {keys}) "
+            f"WHERE {' OR '.join(f'd_{c}' for c in r.fields)}")
+
+
+def _same_key(r: Record, a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in r.key)
+
+
+def find_all(r: Record) -> str:
+    """The query of every conflicting key, in two passes: the keys whose versions hash
+    differently (one 64-bit hash of the compared fields per row, NULLs included, grouped by key:
+    one cheap aggregate over the whole history), then the per-field flags for those keys only.
+    The same values always hash alike, so no key is flagged that does not differ; a key whose
+    differing versions collide on all 64 bits (about 1 in 10^19 per pair) would be missed, and
+    this is a warning, not a published figure."""
+    keys = ", ".join(r.key)
+    return (f"WITH versions AS (SELECT {keys}, hash({', '.join(r.fields)}) AS h FROM raw.{r.table}), "
+            f"differing AS (SELECT {keys} FROM versions GROUP BY {keys} HAVING min(h) <> max(h)) "
+            + _flags(r, f"(SELECT * FROM raw.{r.table} t SEMI JOIN differing d ON {_same_key(r, 't', 'd')})"))
+
+
+def state_tables(r: Record) -> tuple[str, str]:
+    """The kept conflicting keys of `r` and the raw files compared into them. Their names carry a
+    digest of what is compared, so that another key or field list starts them anew."""
+    digest = hashlib.sha256(repr((r.table, r.key, r.fields)).encode()).hexdigest()[:12]
+    return f"redelivery.{r.table}_{digest}", f"redelivery.{r.table}_{digest}_files"
+
+
+def refresh(con, r: Record) -> str:
+    """Bring the kept conflicting keys of `r` up to date and return their table. Raw tables are
+    only ever appended to (a file's rows in one transaction), so a key's conflict can change only
+    when a new file holds it: the keys of the files not yet compared are compared again, over
+    all their versions, and replace their old entries. First time (or after the comparison
+    changed): every key, and every file noted."""
+    found, files = state_tables(r)
+    con.execute("CREATE SCHEMA IF NOT EXISTS redelivery")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND "
+                           "schema_name = 'redelivery' AND table_name = ?",
+                           [found.split(".")[1]]).fetchone()[0]:
+            for (old,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND "
+                                      "schema_name = 'redelivery' AND "
+                                      "regexp_full_match(table_name, ?)", [f"{r.table}_[0-9a-f]{{12}}(_files)?"]).fetchall():
+                con.execute(f"DROP TABLE redelivery.{old}")
+            con.execute(f"CREATE TABLE {found} AS {find_all(r)}")
+            con.execute(f"CREATE TABLE {files} AS SELECT DISTINCT file_path, file_sha256 FROM raw.{r.table}")
+        else:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_files AS SELECT DISTINCT file_path, file_sha256
+                            FROM raw.{r.table} ANTI JOIN {files} USING (file_path, file_sha256)""")
+            keys = ", ".join(r.key)
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_keys AS SELECT DISTINCT {keys}
+                            FROM raw.{r.table} SEMI JOIN _new_files USING (file_path, file_sha256)""")
+            con.execute(f"DELETE FROM {found} f WHERE EXISTS (SELECT 1 FROM _new_keys n WHERE {_same_key(r, 'f', 'n')})")
+            con.execute(f"INSERT INTO {found} " + _flags(
+                r, f"(SELECT * FROM raw.{r.table} t SEMI JOIN _new_keys n ON {_same_key(r, 't', 'n')})"))
+            con.execute(f"INSERT INTO {files} SELECT * FROM _new_files")
+            con.execute("DROP TABLE temp._new_files; DROP TABLE temp._new_keys")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return found
+
+
+def _samples(con, r: Record, found: str, limit: int) -> list[dict]:
     """For the first `limit` keys: the first version (by file, line) and the first that differs."""
     keys = ", ".join(r.key)
     cols = ", ".join(f"t.{c}" for c in r.fields)
     rows = con.execute(f"""
         SELECT {", ".join(f"t.{k}" for k in r.key)}, {cols}, t.file_path, t.line_number
         FROM raw.{r.table} t
-        JOIN (SELECT {keys} FROM _conflicts ORDER BY {keys} LIMIT {int(limit)}) USING ({keys})
+        JOIN (SELECT {keys} FROM {found} ORDER BY {keys} LIMIT {int(limit)}) USING ({keys})
         ORDER BY {", ".join(f"t.{k}" for k in r.key)}, t.file_path, t.line_number""").fetchall()
     by_key: dict[tuple, list[tuple]] = {}
     for row in rows:
