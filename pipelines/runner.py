@@ -162,13 +162,19 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False, engine:
 
     check_landing(landing)
     check_key(home)  # a home that lost its key is refused, changed or not
-    digests = DigestCache(home.state)
-    files = run_inputs.landing_files(landing, digests)
-    digests.save()  # ingestion, in this process's job, reads what is new only
-    inputs = run_inputs.fingerprint(landing, files, engine)
-    last = None if full_refresh else run_inputs.unchanged_since(home, inputs)
+    listed = run_inputs.listing(landing)
+    stats = run_inputs.stats_fingerprint(listed)
+    last = None if full_refresh else run_inputs.unchanged_by_stats(home, landing, listed, stats, engine)
+    if last is None:  # a file new, changed or touched since (or code, settings): the contents decide
+        digests = DigestCache(home.state)
+        files = run_inputs.landing_files(landing, digests, listed)
+        digests.save()  # ingestion, in this process's job, reads what is new only
+        inputs = run_inputs.fingerprint(landing, files, engine, stats)
+        last = None if full_refresh else run_inputs.unchanged_since(home, inputs, ignore=("landing_stats",))
+        if last is not None:  # the same contents, touched: their new stat keys remembered
+            run_inputs.save(home, inputs, last["run_id"])
     if last is not None:
-        print(f"nothing new: the {inputs['landing_files']:,} files under {landing} were all processed by run "
+        print(f"nothing new: the {len(listed):,} files under {landing} were all processed by run "
               f"{last['run_id']}, and the code and settings are unchanged (`outcomes run --full-refresh` runs "
               "anyway)\n")
         print_kpis_and_dashboards(home)

@@ -80,6 +80,16 @@ def test_second_run_adds_nothing(demo_home):
     assert again.stdout.startswith("nothing new: the ") and "11,022" in again.stdout
     assert {p: p.stat().st_mtime_ns for p in state} == state and sorted((home / "runs").iterdir()) == runs
     assert kpis(home) == before
+    # a file written again with the same bytes: its stat key changed, so the contents decide (the
+    # same: nothing new) and the record takes the new stat keys for the next run
+    record = json.loads((home / "state/last_run_inputs.json").read_text())
+    touched = next((home / "landing/visits").rglob("*.csv"))
+    touched.write_bytes(touched.read_bytes())
+    again = outcomes("run", "--landing", str(home / "landing"), "--home", str(home))
+    assert again.stdout.startswith("nothing new: the ") and sorted((home / "runs").iterdir()) == runs
+    after = json.loads((home / "state/last_run_inputs.json").read_text())
+    assert after["landing_stats"] != record["landing_stats"]
+    assert {k: v for k, v in after.items() if k != "landing_stats"} == {k: v for k, v in record.items() if k != "landing_stats"}
     forced = outcomes("run", "--landing", str(home / "landing"), "--home", str(home), "--full-refresh")
     assert "0 loaded" in forced.stdout and "already seen" in forced.stdout
     assert kpis(home) == before

@@ -64,3 +64,38 @@ def test_unchanged_only_with_the_same_inputs_and_the_outputs_in_place(tmp_path):
         assert run_inputs.unchanged_since(home, {**inputs, key: "other"}) is None, key
     run_inputs.forget(home)
     assert run_inputs.unchanged_since(home, inputs) is None
+
+
+def test_nothing_new_is_judged_by_stat_keys_first_and_by_contents_when_a_file_was_touched(tmp_path):
+    """The stat-key digest changes with any write or new file (so no content is ever taken as
+    unchanged on stats alone when it changed), and a file touched with the same content is still
+    nothing new once the contents are compared."""
+    landing, home = tmp_path / "landing", Home(tmp_path / "home")
+    write_export(landing / "visits/a.csv", HEADER + "V1,WAL,2021-10-04 10:00,M1,member,course,ok\n")
+    home.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    home.warehouse.write_bytes(b"")
+    home.dashboards.mkdir()
+    (home.dashboards / "index.html").write_text("<html>")
+    listed = run_inputs.listing(landing)
+    stats = run_inputs.stats_fingerprint(listed)
+    inputs = run_inputs.fingerprint(landing, run_inputs.landing_files(landing, listed=listed), stats=stats)
+    run_inputs.save(home, inputs, "run-1")
+    assert run_inputs.stats_fingerprint(run_inputs.listing(landing)) == stats  # listed again: the same
+    assert run_inputs.unchanged_by_stats(home, landing, listed, stats)["run_id"] == "run-1"
+
+    data = (landing / "visits/a.csv").read_bytes()
+    (landing / "visits/a.csv").write_bytes(data)  # the same bytes written again: a new ctime
+    touched = run_inputs.listing(landing)
+    assert run_inputs.stats_fingerprint(touched) != stats
+    assert run_inputs.unchanged_by_stats(home, landing, touched, run_inputs.stats_fingerprint(touched)) is None
+    again = run_inputs.fingerprint(landing, run_inputs.landing_files(landing, listed=touched),
+                                   stats=run_inputs.stats_fingerprint(touched))
+    assert run_inputs.unchanged_since(home, again, ignore=("landing_stats",))["run_id"] == "run-1"
+    assert run_inputs.unchanged_since(home, again) is None
+
+    write_export(landing / "visits/a.csv", HEADER + "V1,WAL,2021-10-04 10:00,M1,member,course,void\n")
+    changed = run_inputs.listing(landing)
+    content = run_inputs.fingerprint(landing, run_inputs.landing_files(landing, listed=changed))
+    assert run_inputs.unchanged_since(home, content, ignore=("landing_stats",)) is None
+    write_export(landing / "visits/b.csv", HEADER)
+    assert len(run_inputs.listing(landing)) == 2

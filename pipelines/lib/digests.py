@@ -13,18 +13,12 @@ only an optimisation, so a cache that cannot be read or written is ignored and r
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
-from pipelines.lib.landing import LandingFile
+from pipelines.lib.landing import LandingFile, stat_key
 
 FILE_NAME = "landing_digests.sqlite"
-
-
-def stat_key(path: str | Path) -> tuple[int, int, int, int, int]:
-    st = os.stat(path)
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 class DigestCache:
@@ -44,16 +38,17 @@ class DigestCache:
             except sqlite3.Error:
                 self.known = {}
 
-    def cached(self, f: LandingFile) -> str | None:
-        """The remembered digest, if the file's stat is unchanged since it was read."""
+    def cached(self, f: LandingFile, stat: tuple | None = None) -> str | None:
+        """The remembered digest, if the file's stat (`stat`: taken by the caller) is unchanged
+        since it was read."""
         if f.outside_target is not None:  # never read: the digest of where it points
             return f.read()[1]
         key = str(f.where)
         cached = self.new.get(key) or self.known.get(key)
-        return cached[1] if cached is not None and cached[0] == stat_key(key) else None
+        return cached[1] if cached is not None and cached[0] == (stat or stat_key(key)) else None
 
-    def digest(self, f: LandingFile) -> str:
-        return self.cached(f) or self.read(f)[1]
+    def digest(self, f: LandingFile, stat: tuple | None = None) -> str:
+        return self.cached(f, stat) or self.read(f)[1]
 
     def read(self, f: LandingFile) -> tuple[bytes, str]:
         """The bytes and their digest, read now, remembered (when the file did not change while

@@ -8,6 +8,7 @@ in the landing zone, so ingestion quarantines it and it counts nothing (docs/rel
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Iterator
@@ -50,36 +51,73 @@ def outside_target(path: Path, real_root: Path) -> str | None:
     return None if real.is_relative_to(real_root) else str(real)
 
 
-def walk(folder: str, rel: str) -> Iterator[tuple[str, str, bool]]:
-    """(path, landing-relative path, is a link) of every complete file under `folder`, folder
-    links not followed. `.part` files and hidden files or folders are still being written: left
-    until renamed. One scandir per folder: a file costs no stat here (the 100x landing zone has
-    344,544 files; a stat and a realpath each, as Path.rglob + resolve did, took most of a run
-    with nothing new)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:  # unreadable or gone: as Path.rglob, nothing under it
-        return
-    for e in entries:
-        if e.name.startswith("."):
+def walk(folder: str, rel: str, stats: bool = False) -> Iterator[tuple[str, str, bool, os.stat_result | None]]:
+    """(path, landing-relative path, is a link, its stat when `stats`) of every complete file under
+    `folder`, folder links not followed. `.part` files and hidden files or folders are still being
+    written: left until renamed. One scandir per folder, opened as a descriptor so that a file's
+    stat is looked up from its folder (the 100x landing zone has 344,544 files; Path.rglob and a
+    realpath each took most of a run with nothing new). A stack, not recursion."""
+    stack = [(folder, rel)]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:  # unreadable or gone: as Path.rglob, nothing under it
             continue
-        if e.is_dir(follow_symlinks=False):
-            yield from walk(e.path, f"{rel}/{e.name}")
-        elif not e.name.endswith(".part") and e.is_file():
-            yield e.path, f"{rel}/{e.name}", e.is_symlink()
+        try:
+            entries = list(os.scandir(fd))
+            for e in entries:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((f"{folder}/{e.name}", f"{rel}/{e.name}"))
+                elif not e.name.endswith(".part") and e.is_file():
+                    try:  # taken here: an entry's stat needs its folder's descriptor open
+                        st = e.stat() if stats else None
+                    except OSError:  # gone since it was listed
+                        continue
+                    yield f"{folder}/{e.name}", f"{rel}/{e.name}", e.is_symlink(), st
+        except OSError:  # the folder could not be listed
+            continue
+        finally:
+            os.close(fd)
 
 
 def discover(landing: Path, sources: tuple[str, ...] = SOURCES) -> list[LandingFile]:
     """Every complete file under landing/<source>/ (sub-folders included), in a stable order.
     Only a file link (or files under a linked source folder) can resolve outside the root."""
+    return [f for f, _ in discover_with_stats(landing, sources, stats=False)]
+
+
+StatKey = tuple[int, int, int, int, int]
+
+
+def stat_key(path: str | Path, st: os.stat_result | None = None) -> StatKey:
+    """What must be unchanged for a file's remembered digest to hold (pipelines/lib/digests.py);
+    `st`: a stat already taken."""
+    st = st or os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def discover_with_stats(landing: Path, sources: tuple[str, ...] = SOURCES,
+                        stats: bool = True) -> list[tuple[LandingFile, StatKey | None]]:
+    """`discover`, each file with its stat key (followed, as os.stat; None for a link out of the
+    landing zone, which is never read) taken as it was listed."""
     found = []
     real_root = landing.resolve()
-    for source in sources:
-        root = landing / source
-        if not root.is_dir():
-            continue
-        root_inside = root.resolve().is_relative_to(real_root)
-        for path, rel, is_link in walk(str(root), source):
-            outside = outside_target(Path(path), real_root) if is_link or not root_inside else None
-            found.append(LandingFile(source, path, rel, outside))
-    return sorted(found, key=lambda f: (f.source, f.rel))
+    collecting = gc.isenabled()
+    gc.disable()  # ~1 M objects, none in a cycle: the collector's passes over them cost more than the listing
+    try:
+        for source in sources:
+            root = landing / source
+            if not root.is_dir():
+                continue
+            root_inside = root.resolve().is_relative_to(real_root)
+            for path, rel, is_link, st in walk(str(root), source, stats):
+                outside = outside_target(Path(path), real_root) if is_link or not root_inside else None
+                key = None if outside or st is None else stat_key(path, st)
+                found.append((LandingFile(source, path, rel, outside), key))
+        return sorted(found, key=lambda x: (x[0].source, x[0].rel))
+    finally:
+        if collecting:
+            gc.enable()

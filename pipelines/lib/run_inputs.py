@@ -19,7 +19,7 @@ from pipelines.lib.atomic import write_text
 from pipelines.lib.digests import DigestCache
 from pipelines.lib.engine import engine
 from pipelines.lib.home import Home
-from pipelines.lib.landing import discover
+from pipelines.lib.landing import LandingFile, discover_with_stats
 
 REPO = Path(__file__).resolve().parents[2]
 # What a run's results are computed from, relative to the repository.
@@ -38,11 +38,29 @@ def _digest(lines) -> str:
     return h.hexdigest()
 
 
-def landing_files(landing: Path, digests: DigestCache | None = None) -> list[tuple[str, str, str]]:
+Listing = list[tuple[LandingFile, tuple | None]]
+
+
+def listing(landing: Path) -> Listing:
+    """Every discovered file with its stat key (pipelines/lib/digests.py; None: a link out of the
+    landing zone, never read)."""
+    return discover_with_stats(landing)
+
+
+def stats_fingerprint(listed: Listing) -> str:
+    """Digest of every file's path and stat key. Equal stat keys mean equal contents (the digest
+    cache's rule: any write changes a file's ctime), so a run whose listing digest equals the last
+    run's has nothing new without looking up a single content digest."""
+    lines = (f"{f.rel}\0{f.outside_target}" if st is None else "%s\0%d %d %d %d %d" % (f.rel, *st) for f, st in listed)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def landing_files(landing: Path, digests: DigestCache | None = None,
+                  listed: Listing | None = None) -> list[tuple[str, str, str]]:
     """(source, landing-relative path, content digest) of every discovered file (digests: the
     home's remembered digests, pipelines/lib/digests.py; none: every file read)."""
     digests = digests or DigestCache()
-    return [(f.source, str(f.rel), digests.digest(f)) for f in discover(landing)]
+    return [(f.source, str(f.rel), digests.digest(f, stat)) for f, stat in (listed or listing(landing))]
 
 
 def landing_fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> tuple[str, int]:
@@ -64,11 +82,14 @@ def settings_fingerprint(environ=os.environ) -> str:
     return _digest(f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith("OUTCOMES_") and k not in NOT_SETTINGS)
 
 
-def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None, engine_name: str = "") -> dict:
-    """engine_name: `--engine` (else $OUTCOMES_ENGINE, a setting): another engine computes anew."""
+def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None, engine_name: str = "",
+                stats: str | None = None) -> dict:
+    """engine_name: `--engine` (else $OUTCOMES_ENGINE, a setting): another engine computes anew.
+    stats: the listing's stat_fingerprint, recorded for the next run's `unchanged_by_stats`."""
     digest, count = landing_fingerprint(landing, files)
     return {"landing": str(landing.resolve()), "landing_files": count, "landing_digest": digest,
-            "code": code_fingerprint(), "settings": settings_fingerprint(), "engine": engine(engine_name or None)}
+            "code": code_fingerprint(), "settings": settings_fingerprint(), "engine": engine(engine_name or None),
+            **({} if stats is None else {"landing_stats": stats})}
 
 
 def state_path(home: Home) -> Path:
@@ -93,11 +114,20 @@ def last_inputs(home: Home) -> dict | None:
     return last if outputs else None
 
 
-def unchanged_since(home: Home, inputs: dict) -> dict | None:
-    """The last successful whole run's record when it was computed from exactly `inputs` and its
-    outputs are still there; else None (the job must run)."""
+def unchanged_since(home: Home, inputs: dict, ignore: tuple[str, ...] = ()) -> dict | None:
+    """The last successful whole run's record when it was computed from exactly `inputs` (but the
+    keys in `ignore`) and its outputs are still there; else None (the job must run)."""
     last = last_inputs(home)
-    return last if last is not None and all(last.get(k) == v for k, v in inputs.items()) else None
+    return last if last is not None and all(last.get(k) == v for k, v in inputs.items() if k not in ignore) else None
+
+
+def unchanged_by_stats(home: Home, landing: Path, listed: Listing, stats: str, engine_name: str = "") -> dict | None:
+    """`unchanged_since` judged by the files' stat keys (`stats`) instead of their contents: no
+    remembered digest loaded or looked up (a 100x landing zone: 344,544 of them). None when any
+    file's stat key changed, even with the same content: then the contents decide."""
+    return unchanged_since(home, {"landing": str(landing.resolve()), "landing_files": len(listed), "landing_stats": stats,
+                                  "code": code_fingerprint(), "settings": settings_fingerprint(),
+                                  "engine": engine(engine_name or None)})
 
 
 def only_landing_changed(home: Home, inputs: dict) -> bool:
