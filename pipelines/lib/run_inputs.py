@@ -6,7 +6,9 @@ from the environment. After a whole-job run succeeds, their fingerprints are wri
 <home>/state/last_run_inputs.json; `outcomes run` (and `outcomes demo`) with the same three
 and the outputs still in place has nothing to do, and says so instead of starting Dagster and
 dbt. Anything else (a new or changed file, an edit to a model, another staff domain, a missing
-warehouse or dashboard) runs the job as before; `--full-refresh` always does.
+warehouse or dashboard) runs the job as before; `--full-refresh` always does. The files are
+compared by their stat keys first (`unchanged_by_stats`: no content digest looked up), by their
+contents only when a stat key changed.
 """
 from __future__ import annotations
 
