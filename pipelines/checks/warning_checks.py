@@ -68,7 +68,8 @@ def build_redelivery_check(source: str) -> dg.AssetChecksDefinition:
             "fields": {f["label"]: f["fields"] for f in found}})
         compared = "; ".join(f"raw.{r.table} by {', '.join(r.key)}" for r in RECORDS[source])
         return record_check(context, quality_report, result, kind="python",
-                            data=f"{compared}: every version of each key in the new files compared", failures=failures,
+                            data=f"{compared}: every version of each key compared (again: the keys of the files new since)",
+                            failures=failures,
                             details={"redelivery": {"source": source, "conflicts": [
                                 {"label": f["label"], "keys": f["keys"], "fields": list(f["fields"])} for f in found]}})
 

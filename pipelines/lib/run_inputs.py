@@ -21,7 +21,7 @@ from pipelines.lib.atomic import write_text
 from pipelines.lib.digests import DigestCache
 from pipelines.lib.engine import engine
 from pipelines.lib.home import Home
-from pipelines.lib.landing import LandingFile, discover_with_stats
+from pipelines.lib.landing import LandingFile, StatKey, discover_with_stats
 
 REPO = Path(__file__).resolve().parents[2]
 # What a run's results are computed from, relative to the repository.
@@ -40,13 +40,8 @@ def _digest(lines) -> str:
     return h.hexdigest()
 
 
-Listing = list[tuple[LandingFile, tuple | None]]
-
-
-def listing(landing: Path) -> Listing:
-    """Every discovered file with its stat key (pipelines/lib/digests.py; None: a link out of the
-    landing zone, never read)."""
-    return discover_with_stats(landing)
+Listing = list[tuple[LandingFile, StatKey | None]]
+listing = discover_with_stats  # every discovered file with its stat key (None: a link out of the zone)
 
 
 def stats_fingerprint(listed: Listing) -> str:
