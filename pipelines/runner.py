@@ -204,14 +204,11 @@ def seed_cursor(home: Home, landing: Path, engine: str = "") -> str | None:
     this landing root with this code, settings and engine: every file the ledger holds was
     processed by it, so `watch` starts from there instead of requesting them all again."""
     from pipelines.lib import run_inputs
-    from pipelines.lib.engine import engine as resolve_engine
     from pipelines.lib.locking import warehouse_lock
     from pipelines.lib.warehouse import connect
     from pipelines.sensors import encode_cursor
 
-    now = {"landing": str(landing.resolve()), "code": run_inputs.code_fingerprint(),
-           "settings": run_inputs.settings_fingerprint(), "engine": resolve_engine(engine or None)}
-    if not run_inputs.only_landing_changed(home, now):
+    if not run_inputs.only_landing_changed(home, run_inputs.computed_from(landing, engine)):
         return None
     with warehouse_lock(home.warehouse, exclusive=False), connect(home.warehouse, read_only=True) as con:
         return encode_cursor(d for (d,) in con.execute("SELECT DISTINCT file_sha256 FROM ledger.files").fetchall())

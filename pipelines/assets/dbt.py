@@ -114,11 +114,10 @@ def in_process_events(context: AssetExecutionContext, args: list[str], project: 
     # dbt.log beside the build's artifacts, where dagster-dbt has dbt's own process write it
     build = dbt_in_process.build([*cleaned, *params.selection_args, *indirect, *base_args(target_path),
                                   "--log-path", str(target_path)], project)
-    for raw in build.events:
+    for raw in build.events:  # dagster-dbt makes Dagster events of the result events only
         event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
-        if event.is_result_event:
-            yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
-                                                     context=context, target_path=target_path, project=dbt_project)
+        yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
+                                                 context=context, target_path=target_path, project=dbt_project)
     if not build.success:
         errors = [e["info"]["msg"] for e in build.events if e.get("info", {}).get("level") == "error"]
         raise dg.Failure(f"dbt build failed in process: {build.exception or ''}",

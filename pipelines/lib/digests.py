@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from pipelines.lib.landing import LandingFile, stat_key
+from pipelines.lib.landing import LandingFile, StatKey, stat_key
 
 FILE_NAME = "landing_digests.sqlite"
 
@@ -38,7 +38,7 @@ class DigestCache:
             except sqlite3.Error:
                 self.known = {}
 
-    def cached(self, f: LandingFile, stat: tuple | None = None) -> str | None:
+    def cached(self, f: LandingFile, stat: StatKey | None = None) -> str | None:
         """The remembered digest, if the file's stat (`stat`: taken by the caller) is unchanged
         since it was read."""
         if f.outside_target is not None:  # never read: the digest of where it points
@@ -47,7 +47,7 @@ class DigestCache:
         cached = self.new.get(key) or self.known.get(key)
         return cached[1] if cached is not None and cached[0] == (stat or stat_key(key)) else None
 
-    def digest(self, f: LandingFile, stat: tuple | None = None) -> str:
+    def digest(self, f: LandingFile, stat: StatKey | None = None) -> str:
         return self.cached(f, stat) or self.read(f)[1]
 
     def read(self, f: LandingFile) -> tuple[bytes, str]:

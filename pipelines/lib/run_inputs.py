@@ -79,13 +79,19 @@ def settings_fingerprint(environ=os.environ) -> str:
     return _digest(f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith("OUTCOMES_") and k not in NOT_SETTINGS)
 
 
+def computed_from(landing: Path, engine_name: str = "") -> dict:
+    """What a run computes from besides the landing files: the landing root, the code, the settings
+    and the engine (`--engine`, else $OUTCOMES_ENGINE, a setting: another engine computes anew)."""
+    return {"landing": str(landing.resolve()), "code": code_fingerprint(), "settings": settings_fingerprint(),
+            "engine": engine(engine_name or None)}
+
+
 def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None, engine_name: str = "",
                 stats: str | None = None) -> dict:
-    """engine_name: `--engine` (else $OUTCOMES_ENGINE, a setting): another engine computes anew.
-    stats: the listing's stat_fingerprint, recorded for the next run's `unchanged_by_stats`."""
+    """`computed_from` and the landing files' contents; stats: the listing's stats_fingerprint,
+    recorded for the next run's `unchanged_by_stats`."""
     digest, count = landing_fingerprint(landing, files)
-    return {"landing": str(landing.resolve()), "landing_files": count, "landing_digest": digest,
-            "code": code_fingerprint(), "settings": settings_fingerprint(), "engine": engine(engine_name or None),
+    return {**computed_from(landing, engine_name), "landing_files": count, "landing_digest": digest,
             **({} if stats is None else {"landing_stats": stats})}
 
 
@@ -122,9 +128,8 @@ def unchanged_by_stats(home: Home, landing: Path, listed: Listing, stats: str, e
     """`unchanged_since` judged by the files' stat keys (`stats`) instead of their contents: no
     remembered digest loaded or looked up (a 100x landing zone: 344,544 of them). None when any
     file's stat key changed, even with the same content: then the contents decide."""
-    return unchanged_since(home, {"landing": str(landing.resolve()), "landing_files": len(listed), "landing_stats": stats,
-                                  "code": code_fingerprint(), "settings": settings_fingerprint(),
-                                  "engine": engine(engine_name or None)})
+    return unchanged_since(home, {**computed_from(landing, engine_name), "landing_files": len(listed),
+                                  "landing_stats": stats})
 
 
 def only_landing_changed(home: Home, inputs: dict) -> bool:
