@@ -64,6 +64,24 @@ def test_every_count_kpi_traces_to_as_many_units_as_it_counts(demo):
         assert len({(r["financial_year"], r["unit_key"]) for r in rows}) == len(rows), kpi
 
 
+def test_the_reconciliation_counts_the_rows_of_the_audit_trail(demo):
+    """audit_kpi_reconciliation counts the counted units without building their evidence
+    (macros/units_with_evidence.sql, unit_columns): its traced units are audit_kpi_units' rows."""
+    _, home, _ = demo
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        def rows(sql):
+            return sorted(con.execute(sql).fetchall(), key=repr)
+        trail_annual = rows("SELECT financial_year, kpi, count(*) FROM main.audit_kpi_units GROUP BY ALL")
+        traced_annual = rows("SELECT financial_year, kpi, traced_units FROM main.audit_kpi_reconciliation "
+                             "WHERE scope = 'annual' AND traced_units > 0")
+        trail_monthly = rows("SELECT financial_year, kpi, month, site_code, count(*) FROM main.audit_kpi_units "
+                             "WHERE month IS NOT NULL GROUP BY ALL")
+        traced_monthly = rows("SELECT financial_year, kpi, month, site_code, traced_units FROM "
+                              "main.audit_kpi_reconciliation WHERE scope = 'monthly_by_site' AND traced_units > 0")
+    assert len(trail_annual) > 20 and trail_annual == traced_annual
+    assert len(trail_monthly) > 100 and trail_monthly == traced_monthly
+
+
 def test_every_cited_file_and_line_holds_the_record(demo):
     landing, home, _ = demo
     index = LandingIndex(landing, bytes.fromhex((home / "secret.key").read_text().strip()))

@@ -41,7 +41,51 @@
 {#- A predicate on a row: its key is one found in the changed files of relation (a staging
     view): the keys an incremental build recomputes (macros/tests/tested_rows.sql too). -#}
 {% macro changed_keys(key, relation) -%}
-    {{ key }} in (select {{ key }} from {{ relation }} where {{ in_changed_files() }})
+    {{ key }} in ({{ changed_key_values(key, relation) }})
+{%- endmacro %}
+
+{#- The keys found in the changed files of relation (a staging view), as a select. On DuckDB an
+    incremental build finds them once, when it starts (record_changed_keys): every model and test
+    narrowed to them then reads a small table instead of scanning its staging view's whole
+    history again (at 100x, seconds a test). -#}
+{% macro changed_key_values(key, relation) -%}
+    {%- if changed_keys_recorded() and [relation.identifier, key] in changed_key_columns() -%}
+    select key_value as {{ key }} from {{ changed_keys_table() }}
+    where relation_name = '{{ relation.identifier }}' and key_name = '{{ key }}'
+    {%- else -%}
+    select {{ key }} from {{ relation }} where {{ in_changed_files() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The (staging view, key) pairs record_changed_keys finds: the incremental models' keys. -#}
+{% macro changed_key_columns() -%}
+    {{ return([['stg_visits', 'visit_id'], ['stg_pathway_contacts', 'contact_id'],
+               ['stg_pathway_prescriptions', 'prescription_id'], ['stg_wellbeing_calls', 'call_id']]) }}
+{%- endmacro %}
+
+{% macro changed_keys_table() -%}
+    {{ return(api.Relation.create(database=target.database, schema='build_state', identifier='changed_keys')) }}
+{%- endmacro %}
+
+{#- An incremental build on DuckDB: the changed files are a table (lib/dbt_increments.py), the
+    staging views are those of the last build (a changed project builds whole). -#}
+{% macro changed_keys_recorded() -%}
+    {{ return(execute and target.type == 'duckdb' and var('changed_files', none) is string and not flags.FULL_REFRESH) }}
+{%- endmacro %}
+
+{#- on-run-start (dbt_project.yml): the changed keys of this build, before any model runs. -#}
+{% macro record_changed_keys() -%}
+    {%- if changed_keys_recorded() -%}
+    {%- do adapter.create_schema(changed_keys_table()) -%}
+    create or replace table {{ changed_keys_table() }} as
+    {% for relation_name, key in changed_key_columns() -%}
+    select distinct '{{ relation_name }}' as relation_name, '{{ key }}' as key_name, cast({{ key }} as varchar) as key_value
+    from {{ node_relation('model.outcomes.' ~ relation_name) }}
+    where {{ in_changed_files() }} and {{ key }} is not null
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The Zoom sessions an incremental build recomputes (int_zoom_attendances): those in a
@@ -72,13 +116,14 @@
     year keys (financial_year; '~' for the units with no year: orphan prescriptions). -#}
 {% macro kpi_unit_rebuilt_years(units) -%}
     with changed_keys as (
-        select visit_id as record_key from {{ ref('stg_visits') }} where {{ in_changed_files() }}
+        {%- for relation, key in [(ref('stg_visits'), 'visit_id'), (ref('stg_pathway_contacts'), 'contact_id'),
+                                  (ref('stg_pathway_prescriptions'), 'prescription_id'),
+                                  (ref('stg_wellbeing_calls'), 'call_id')] %}
+        select {{ key }} as record_key from ({{ changed_key_values(key, relation) }}) as changed_{{ key }}
+        {%- if not loop.last %}
         union
-        select contact_id from {{ ref('stg_pathway_contacts') }} where {{ in_changed_files() }}
-        union
-        select prescription_id from {{ ref('stg_pathway_prescriptions') }} where {{ in_changed_files() }}
-        union
-        select call_id from {{ ref('stg_wellbeing_calls') }} where {{ in_changed_files() }}
+        {%- endif %}
+        {%- endfor %}
     ),
 
     zoom_sessions as (
@@ -112,8 +157,8 @@
 
 {#- The years this build recomputes, as a table beside the models (schema build_state), written
     by int_kpi_units before it builds (its pre-hook: the last build's units are still there to
-    say where the changed keys sat) and read by the models built from it by year; '*' when
-    int_kpi_units is built whole (every year). -#}
+    say where the changed keys sat) with the build's invocation_id, and read by the models built by
+    year, which depend on int_kpi_units; '*' when int_kpi_units is built whole (every year). -#}
 {% macro rebuilt_years_table() -%}
     {{ return(api.Relation.create(database=target.database, schema='build_state', identifier='kpi_rebuilt_years')) }}
 {%- endmacro %}
@@ -122,25 +167,42 @@
 {% macro default__record_rebuilt_years() -%}
     {%- do adapter.create_schema(rebuilt_years_table()) -%}
     create or replace table {{ rebuilt_years_table() }} as
+    select year_key, '{{ invocation_id }}' as invocation_id from (
     {% if is_incremental() -%}
         {{ kpi_unit_rebuilt_years(this) }}
     {%- else -%}
         select '*' as year_key
     {%- endif %}
+    ) as years
 {%- endmacro %}
 {#- Spark builds every model whole (versioned_materialization): nothing to record. -#}
 {% macro spark__record_rebuilt_years() %}{% endmacro %}
 
 {#- In an incremental build of a model rebuilt by year, `where <year column> in (rebuilt years)`. -#}
-{% macro only_rebuilt_years(column='financial_year') -%}
+{% macro only_rebuilt_years(column='financial_year', relation=none) -%}
     {%- if is_incremental() %}
-    where {{ in_rebuilt_years(column) }}
+    where {{ in_rebuilt_years(column, relation) }}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro in_rebuilt_years(column='financial_year') -%}
-    (coalesce({{ column }}, '~') in (select year_key from {{ rebuilt_years_table() }})
-        or '*' in (select year_key from {{ rebuilt_years_table() }}))
+{#- Every year when this invocation did not build int_kpi_units (a hand-run selection of a model
+    built by year without it): the table is then another build's. `relation`: the model built by
+    year (its strategy passes its target); one resting on the members register and the
+    deprivation lookups (rests_on_register) is rebuilt whole when a file of theirs changed. -#}
+{% macro in_rebuilt_years(column='financial_year', relation=none) -%}
+    {%- set years -%}
+        (select year_key from {{ rebuilt_years_table() }} where invocation_id = '{{ invocation_id }}')
+    {%- endset -%}
+    (coalesce({{ column }}, '~') in {{ years }} or '*' in {{ years }} or not exists {{ years }}
+    {%- if relation is not none and relation.identifier in rests_on_register() %}
+        or exists (select 1 from ledger.files where source in ('members', 'reference') and {{ in_changed_files() }})
+    {%- endif %})
+{%- endmacro %}
+
+{#- The models built by year from the members register and the deprivation lookups (a member's
+    decile), which no KPI unit records. -#}
+{% macro rests_on_register() -%}
+    {{ return(['int_members_reached', 'mart_reach_by_deprivation']) }}
 {%- endmacro %}
 
 {#- dbt incremental strategy `replace_years` (int_kpi_units and the models built from it by
@@ -150,7 +212,34 @@
 {% macro get_incremental_replace_years_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ target }} where {{ in_rebuilt_years() }};
+    delete from {{ target }} where {{ in_rebuilt_years(relation=target) }};
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- The keys an incremental build of a model keyed by `unique_key` recomputes (strategy
+    replace_keys), when its rows rest on more than its own staging rows: a select of key values.
+    int_social_prescriptions: the prescriptions in a changed file, and those whose contact is in one
+    (a late contact un-orphans them; a corrected one moves their year or count). Relations from
+    the graph, not ref(): the model's tests call it too; all are upstream of the model. -#}
+{% macro recomputed_keys(relation) -%}
+    {%- if relation.identifier == 'int_social_prescriptions' -%}
+    {{ changed_key_values('prescription_id', outcomes.node_relation('model.outcomes.stg_pathway_prescriptions')) }}
+    union
+    select prescription_id from {{ outcomes.node_relation('model.outcomes.int_pathway_prescriptions') }}
+    where {{ changed_keys('contact_id', outcomes.node_relation('model.outcomes.stg_pathway_contacts')) }}
+    {%- else -%}
+    {{ exceptions.raise_compiler_error('recomputed_keys: no rule for ' ~ relation.identifier) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- dbt incremental strategy `replace_keys`: the target's rows of the recomputed keys are deleted,
+    whether the build still yields them or not (a prescription withdrawn since leaves the model),
+    then the build's rows inserted. -#}
+{% macro get_incremental_replace_keys_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }} where {{ arg_dict['unique_key'] }} in ({{ recomputed_keys(target) }});
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}

@@ -5,16 +5,9 @@
     adds nothing. -#}
 {% macro units_with_evidence(counted) %}
     select
-        units.kpi,
-        units.financial_year,
-        units.month,
-        units.site_code,
-        units.unit_kind,
-        units.unit_key,
-        units.rule,
-        units.detail,
-        units.decided_by,
-        units.records_loaded,
+        {%- for column in unit_columns() %}
+        units.{{ column }},
+        {%- endfor %}
         {{ concat_lists('record_evidence.evidence', ['units.record_order']) }} as evidence
     from {{ ref('int_kpi_units') }} as units
     left join {{ ref('audit_record_evidence') }} as record_evidence
@@ -23,3 +16,11 @@
     where units.is_counted = {{ counted }}
     group by all
 {% endmacro %}
+
+{#- The columns that make a unit of int_kpi_units one row of the audit trail (units_with_evidence
+    groups by them): the same for every record of a unit. audit_kpi_reconciliation counts their
+    distinct values (the rows of audit_kpi_units) without building the evidence lists. -#}
+{% macro unit_columns() -%}
+    {{ return(['kpi', 'financial_year', 'month', 'site_code', 'unit_kind', 'unit_key', 'rule', 'detail',
+               'decided_by', 'records_loaded']) }}
+{%- endmacro %}

@@ -5,13 +5,15 @@
 
     - a staging view (a row per raw row): the rows of the changed files;
     - a model rebuilt by key (incremental, delete+insert): the keys the build recomputed, those
-      in its staging models' changed files (Zoom: the recomputed sessions);
+      in its staging models' changed files (Zoom: the recomputed sessions; replace_keys: its
+      recomputed_keys);
     - a model rebuilt by financial year (replace_years): the rebuilt years.
 
     Only tests that judge each row, or each group of rows sharing a key or year, on its own are
     narrowed (row_tests below): every other row is as the last build left it, and passed its tests
-    then. Tests comparing a model with another relation (one_row_per_delivered_id), the
-    singular tests (the reconciliation of every published figure) and every test of a whole
+    then. one_row_per_delivered_id compares a model keyed like its staging with that staging: both
+    sides are narrowed to the same keys (the recomputed ones). Other tests comparing a model with
+    another relation, the singular tests (the reconciliation of every published figure) and every test of a whole
     build (--full-refresh, a first build, a hand-run `dbt build` without changed_files) see
     every row. DuckDB only: Spark builds every model whole.
 -#}
@@ -34,7 +36,8 @@
 
 {% macro tested_rows(relation) -%}
     {%- set row_tests = ['not_null', 'accepted_values', 'unique', 'relationships', 'unique_combination_of_columns',
-                         'expression_is_true', 'is_financial_year_label', 'is_first_of_month', 'has_valid_lineage'] -%}
+                         'expression_is_true', 'is_financial_year_label', 'is_first_of_month', 'has_valid_lineage',
+                         'one_row_per_delivered_id'] -%}
     {%- set test_name = (model.get('test_metadata') or {}).get('name') -%}
     {%- if not execute or var('changed_files', none) is none or flags.FULL_REFRESH or test_name not in row_tests -%}
         {{ return('') }}
@@ -49,7 +52,9 @@
     {%- elif config.materialized != 'incremental' -%}
         {{ return('') }}
     {%- elif config.incremental_strategy == 'replace_years' -%}
-        {{ return(outcomes.in_rebuilt_years()) }}
+        {{ return(outcomes.in_rebuilt_years(relation=outcomes.node_relation(node.unique_id))) }}
+    {%- elif config.incremental_strategy == 'replace_keys' -%}
+        {{ return(config.unique_key ~ ' in (' ~ outcomes.recomputed_keys(outcomes.node_relation(node.unique_id)) ~ ')') }}
     {%- elif config.unique_key is string -%}
         {%- set staged = [] -%}
         {%- for parent in node.depends_on.nodes if parent.startswith('model.outcomes.stg_') -%}

@@ -28,10 +28,21 @@ monthly as (
 
 ),
 
+-- the rows of audit_kpi_units, counted without building their evidence lists: that view groups
+-- the counted units of int_kpi_units (of the registry's KPIs) by unit_columns(), one row each
+counted_units as (
+
+    select * from {{ ref('int_kpi_units') }}
+    {{- only_rebuilt_years() }}
+
+),
+
 units as (
 
-    select * from {{ ref('audit_kpi_units') }}
-    {{- only_rebuilt_years() }}
+    select distinct {{ unit_columns() | join(', ') }}
+    from counted_units
+    where is_counted
+        and kpi in (select kpi from {{ ref('kpi_registry') }})
 
 ),
 

@@ -2,9 +2,18 @@
 -- deleted, with its contact's latest version (contract, pathways/
 -- "social_prescriptions").
 
+-- Incremental by key (macros/incremental.sql, recomputed_keys): the prescriptions in the changed
+-- files and those resting on a contact in them are recomputed, withdrawn ones deleted.
+
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_keys', unique_key='prescription_id',
+          on_schema_change='fail') }}
+
 with prescriptions as (
 
     select * from {{ ref('int_pathway_prescriptions') }}
+    {%- if is_incremental() %}
+    where prescription_id in ({{ recomputed_keys(this) }})
+    {%- endif %}
 
 ),
 

@@ -8,15 +8,23 @@
 --   4 prescriptions_accepted_or_completed  counted, latest status accepted or completed
 -- Stages 1-2 count contacts, 3-4 count prescriptions.
 
+-- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt years'
+-- rows are replaced, the other years' are those of the last build.
+-- depends_on: {{ ref('int_kpi_units') }}
+
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}
+
 with pathway_contacts as (
 
     select * from {{ ref('int_pathway_contacts') }}
+    {{- only_rebuilt_years() }}
 
 ),
 
 social_prescriptions as (
 
     select * from {{ ref('int_social_prescriptions') }}
+    {{- only_rebuilt_years() }}
 
 ),
 

@@ -2,9 +2,16 @@
 -- least one counted social prescription (for the dashboards).
 -- Summed over categories, social_prescriptions equals kpi_annual's.
 
+-- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt years'
+-- rows are replaced, the other years' are those of the last build.
+-- depends_on: {{ ref('int_kpi_units') }}
+
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}
+
 with social_prescriptions as (
 
     select * from {{ ref('int_social_prescriptions') }}
+    {{- only_rebuilt_years() }}
 
 ),
 

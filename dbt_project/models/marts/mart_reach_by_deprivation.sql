@@ -5,9 +5,17 @@
 -- that site (a member visiting two sites is in both). Years: those with a
 -- member reached.
 
+-- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt years'
+-- rows are replaced, the other years' are those of the last build; every year when a register
+-- or deprivation lookup file changed (rests_on_register).
+-- depends_on: {{ ref('int_kpi_units') }}
+
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}
+
 with reached as (
 
     select * from {{ ref('int_members_reached') }}
+    {{- only_rebuilt_years(relation=this) }}
 
 ),
 
