@@ -6,8 +6,8 @@ bytes). Every file is a valid export; what makes the history hard is how later b
 into earlier years: corrections of old contacts and prescriptions (new `updated_at`, moved date,
 other outcome or status), stale versions delivered late, kiosk `void`s and changed visits, calls
 re-delivered with another outcome, prescriptions whose contact arrives in a later batch (orphans),
-Zoom meetings re-exported with more participants, a participant who hosts later (and so is staff
-everywhere), guests without e-mail, staff-domain participants, and redeliveries of earlier files,
+Zoom meetings re-exported with more participants, visits and calls corrected to another member or
+service user or into another year, a participant who hosts later (and so is staff everywhere), guests without e-mail, staff-domain participants, and redeliveries of earlier files,
 byte for byte and with changed content, under new names. Events span four financial years,
 2019/20 to 2022/23, with some on the edges of a year (31 March / 1 April, UTC vs London).
 """
@@ -55,6 +55,9 @@ def csv_text(header: list[str], rows: list[list[str]]) -> bytes:
 class History:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
+        # the corrections that move a record to another person or year draw from their own
+        # generator: the rest of a seed's history stays as it was before they were added
+        self.moves = random.Random(seed + 1_000)
         self.visits: dict[str, list[str]] = {}
         self.contacts: dict[str, list[str]] = {}
         self.prescriptions: dict[str, list[str]] = {}
@@ -65,8 +68,8 @@ class History:
         self.clock = datetime(2019, 4, 2, 9, 0)  # updated_at: strictly increasing, never tied
         self.n = 0
 
-    def when(self) -> datetime:
-        r = self.rng
+    def when(self, r: random.Random | None = None) -> datetime:
+        r = r or self.rng
         if r.random() < 0.1:
             return r.choice(EDGES)
         return START + timedelta(minutes=r.randrange(int((END - START).total_seconds() // 60)))
@@ -99,6 +102,25 @@ class History:
                 self.visits[vid] = row
             rows.append(row)  # else an overlapping export repeats it
         return rows
+
+    def visit_moves(self, b: int) -> list[list[str]]:
+        """Visits corrected to another member (or none) or time, maybe in another year: an export
+        whose newest sign-in (a new visit at the very end of the history) makes it the newest."""
+        m, rows = self.moves, []
+        for vid in m.sample(sorted(self.visits), min(len(self.visits), m.randrange(2, 6))):
+            row = list(self.visits[vid])
+            if m.random() < 0.7:
+                row[3] = m.choice(["", f"M{m.randrange(1, 30)}", f"M{m.randrange(1, 30)}"])
+            else:
+                row[2] = self.when(m).strftime("%Y-%m-%d %H:%M")
+            if m.random() < 0.2:
+                row[4] = m.choice(VISITOR_TYPES)
+            self.visits[vid] = row
+            rows.append(row)
+        vid = self.next_id("V-")
+        self.visits[vid] = [vid, "WAL", (END + timedelta(minutes=b)).strftime("%Y-%m-%d %H:%M"),
+                            f"M{m.randrange(1, 30)}", "member", "cafe", "ok"]
+        return [self.visits[vid]] + rows
 
     def contacts_file(self) -> list[list[str]]:
         r, rows = self.rng, []
@@ -157,6 +179,15 @@ class History:
                 row[5] = r.choice(CALL_OUTCOMES)  # re-delivered with another outcome
                 self.calls[cid] = row
             rows.append(row)
+        m = self.moves
+        for cid in m.sample(sorted(self.calls), min(len(self.calls), m.randrange(0, 3))):
+            row = list(self.calls[cid])
+            if m.random() < 0.6:
+                row[1] = m.choice(["", f"RMY{m.randrange(1, 15):07d}"])  # another service user (or none)
+            else:
+                row[2] = self.when(m).strftime("%Y-%m-%dT%H:%M:%SZ")  # maybe into another year
+            self.calls[cid] = row
+            rows.append(row)
         return rows
 
     def zoom_files(self, batch: int) -> list[tuple[str, bytes]]:
@@ -203,6 +234,8 @@ class History:
                  (f"wellbeing_calls/calls_b{b}.csv", csv_text(HEADERS["calls"], self.calls_file()))]
         files += self.zoom_files(b)
         files = [f for f in files if r.random() < 0.85]  # not every source delivers every time
+        if b:
+            files.append((f"visits/kiosk_corrections_b{b}.csv", csv_text(HEADERS["visits"], self.visit_moves(b))))
         if self.delivered and r.random() < 0.5:
             path, data = r.choice(self.delivered)  # byte for byte, under another name
             files.append((redelivered(path, b, "copy"), data))

@@ -4,7 +4,8 @@ Random histories (tests/random_history.py: the four activity exports over four f
 with late corrections to old years, voids, orphans, stale versions, calls re-delivered with
 another outcome, re-exported Zoom meetings, new hosts, and redeliveries byte for byte and with
 changed content) are delivered batch by batch. After EVERY batch the KPIs, every mart, the
-version-resolving models, the KPI units (int_kpi_units, rebuilt by financial year) and the trace
+version-resolving models, the KPI units (int_kpi_units, rebuilt by unit and person-year), the members
+reached (by year) and the trace
 (audit_kpi_units, audit_kpi_exclusions, audit_kpi_reconciliation) of the
 warehouse refreshed incrementally are compared, row for row and exactly, with those of a copy of
 the same warehouse rebuilt with --full-refresh; and the conflicting redeliveries kept in the
@@ -46,7 +47,7 @@ ACTIVITY_SOURCES = ("visits", "zoom", "pathways", "wellbeing_calls")
 MARTS = tuple(sorted(p.stem for p in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql")))
 COMPARED = MARTS + ("audit_kpi_units", "audit_kpi_exclusions", "audit_kpi_reconciliation", "int_kpi_units", "int_visits",
                     "int_pathway_contacts", "int_pathway_prescriptions", "int_social_prescriptions",
-                    "int_wellbeing_calls", "int_zoom_attendances", "int_zoom_sessions")
+                    "int_wellbeing_calls", "int_zoom_attendances", "int_zoom_sessions", "int_members_reached")
 P = Pseudonymiser(b"incremental-property-key-0123456")
 
 pytestmark = pytest.mark.slow
@@ -98,7 +99,7 @@ def test_the_comparison_covers_every_mart_and_the_trace_units():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
     landing, db, full = tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "full.duckdb"
-    counted, conflicted = set(), set()
+    counted, conflicted, members, moved = set(), set(), {}, 0
     for number, batch in enumerate(history(seed, BATCHES)):
         deliver(landing, batch)
         with warehouse.connect(db) as con:
@@ -113,6 +114,9 @@ def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
         shutil.copyfile(db, full)
         with duckdb.connect(str(full), read_only=True) as con:  # read-only: every key compared
             assert kept == {source: conflicts(con, source) for source in REDELIVERY_SOURCES}, f"seed {seed}, batch {number}"
+            now = dict(con.execute("SELECT visit_id, member_id FROM main.int_visits").fetchall())
+        moved += sum(1 for visit, member in now.items() if visit in members and members[visit] != member)
+        members = now
         conflicted |= {source for source, found in kept.items() if found}
         dbt_build(full, tmp_path / "target", build_args(full_refresh=True))
         rebuilt = tables(full)
@@ -122,6 +126,7 @@ def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
     # the history is not trivial: it reaches several years and every source's KPIs
     years = {y for y, _ in counted}
     assert conflicted, "the history redelivers nothing with changed content"
+    assert moved, "the history moves no visit to another member"
     assert len(years) >= 3 and {"visits", "pathway_contacts", "social_prescriptions", "zoom_attendances",
                                 "wellbeing_successful_contacts"} <= {k for _, k in counted}
 

@@ -1,7 +1,7 @@
 """Incremental refresh (pipelines/lib/dbt_increments.py, dbt_project/macros/incremental.sql).
 
 A history is loaded, then later deliveries that reach back into it: a `void` in a later kiosk
-export, a visit re-delivered with another site, a correction that moves a contact into another
+export, a visit re-delivered with another site and member, a call to another service user, a correction that moves a contact into another
 year, a late contact that un-orphans a prescription, a re-export of an old Zoom meeting with one
 more participant, a participant of an old session who now hosts (so is staff there too), a call
 re-delivered with another outcome. The incremental run must give the figures worked out by hand
@@ -72,11 +72,12 @@ def history(landing):
 
 
 def deliveries(landing):
-    # V-A void in a later export (void in any delivery); V-B re-delivered at another site (the
-    # newest export wins); V-D new in 2021/22.
+    # V-A void in a later export (void in any delivery); V-B re-delivered at another site and
+    # with its member number corrected from M2 to M6 (the newest export wins: M2, whose only
+    # visit it was, is no longer a member of 2019/20); V-D new in 2021/22.
     write_export(landing / "visits" / "kiosk_2021-06-07.csv", VISITS + d("""
         V-A,WAL,2019-06-01 10:00,M1,member,course,void
-        V-B,BOO,2019-06-02 10:00,M2,member,cafe,ok
+        V-B,BOO,2019-06-02 10:00,M6,member,cafe,ok
         V-D,BOO,2021-06-01 10:00,M4,member,course,ok
     """))
     # C-B corrected: its contact_date moves into 2020/21 (and RX-B, which takes its contact's
@@ -85,9 +86,10 @@ def deliveries(landing):
         C-B,M2,A01,WAL,2020-07-01,face_to_face,attended,2020-07-02T09:00:00+01:00
         C-O,M5,A01,WAL,2019-06-03,phone,attended,2019-06-03T12:00:00+01:00
     """))
-    # W-B re-delivered in a newer export as successful; W-C new in 2021/22.
+    # W-B re-delivered in a newer export as successful, and as a call to RMY0000001 (so
+    # RMY0000002 is reached by no call); W-C new in 2021/22.
     write_export(landing / "wellbeing_calls" / "calls_2021-06-07.csv", CALLS + d("""
-        W-B,RMY0000002,2019-06-02T10:00:00Z,ST01,outbound,successful,240
+        W-B,RMY0000001,2019-06-02T10:00:00Z,ST01,outbound,successful,240
         W-C,RMY0000003,2021-06-01T10:00:00Z,ST01,outbound,successful,300
     """))
     # Meeting 1 re-exported with Rita too; Pat hosts a new meeting in 2021/22, so Pat is staff
@@ -102,7 +104,8 @@ def deliveries(landing):
 
 MODELS = ("int_visits", "int_pathway_contacts", "int_pathway_prescriptions", "int_social_prescriptions",
           "int_wellbeing_calls", "int_zoom_attendances", "int_zoom_sessions", "kpi_annual",
-          "mart_monthly_by_site", "mart_pathway_funnel", "mart_prescriptions_by_category")
+          "mart_monthly_by_site", "mart_pathway_funnel", "mart_prescriptions_by_category", "int_kpi_units",
+          "int_members_reached", "mart_reach_by_deprivation")
 
 
 def tables(home) -> dict[str, list]:
@@ -145,14 +148,23 @@ def test_history_figures(runs):
 def test_incremental_run_gives_the_hand_worked_figures(runs):
     _, home, _ = runs
     k = kpis(home)
-    # 2019/20: V-A void -> V-B, V-C; contacts C-A, C-O (C-B moved out); RX-A, RX-O (RX-B moved
-    # with C-B); meeting 1: Quinn, Rita (Pat now staff); W-A, W-B both successful.
+    # 2019/20: V-A void -> V-B, V-C, members M6 and M3; contacts C-A, C-O (C-B moved out); RX-A,
+    # RX-O (RX-B moved with C-B); meeting 1: Quinn, Rita (Pat now staff); W-A, W-B both
+    # successful, both to RMY0000001.
     assert {n: k[("2019/20", n)] for n in ("visits", "visiting_members", "pathway_contacts", "social_prescriptions",
                                            "zoom_sessions", "zoom_members", "zoom_attendances", "wellbeing_calls",
                                            "wellbeing_successful_contacts", "wellbeing_people_reached")} == {
         "visits": 2, "visiting_members": 2, "pathway_contacts": 2, "social_prescriptions": 2,
         "zoom_sessions": 1, "zoom_members": 2, "zoom_attendances": 2,
-        "wellbeing_calls": 2, "wellbeing_successful_contacts": 2, "wellbeing_people_reached": 2}
+        "wellbeing_calls": 2, "wellbeing_successful_contacts": 2, "wellbeing_people_reached": 1}
+    # the member units: M2 left with its only visit, M6 came with it, M1's is void
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        members = con.execute("SELECT DISTINCT unit_key, is_counted, rule FROM main.int_kpi_units "
+                              "WHERE unit_kind = 'member' AND financial_year = '2019/20' ORDER BY 1").fetchall()
+        people = con.execute("SELECT count(DISTINCT unit_key) FROM main.int_kpi_units "
+                             "WHERE unit_kind = 'service_user' AND financial_year = '2019/20'").fetchone()[0]
+    assert members == [("M1", False, "no_counted_visit"), ("M3", True, None), ("M6", True, None)]
+    assert people == 1
     # 2020/21: C-B and RX-B; meeting 3 with Tom only (Pat now staff).
     assert (k[("2020/21", "pathway_contacts")], k[("2020/21", "social_prescriptions")], k[("2020/21", "visits")],
             k[("2020/21", "zoom_sessions")], k[("2020/21", "zoom_members")], k[("2020/21", "zoom_attendances")]) \
@@ -195,11 +207,11 @@ def compiled_test(home, model: str, test: str) -> str:
 def test_an_incremental_build_tests_only_the_rows_it_changed(runs):
     """dbt_project/macros/tests/tested_rows.sql: in the incremental build a row test sees the
     recomputed keys (int_visits: the keys the build found in its changed files when it started)
-    or the rebuilt years (int_kpi_units); a model compared with its staging is compared on the
+    or units (int_kpi_units); a model compared with its staging is compared on the
     recomputed keys on both sides; every test of a --full-refresh build sees every row."""
     _, home, full = runs
     narrowed = {("int_visits", "not_null_int_visits_visit_id"): '"changed_keys"',
-                ("int_kpi_units", "int_kpi_units_rule_exactly_when_not_counted"): "kpi_rebuilt_years",
+                ("int_kpi_units", "int_kpi_units_rule_exactly_when_not_counted"): "kpi_rebuilt_units",
                 ("int_zoom_attendances", "not_null_int_zoom_attendances_person_key"): "dbt_changed_files",
                 ("int_visits", "int_visits_one_row_per_delivered_id"): '"changed_keys"'}
     for (model, test), marker in narrowed.items():

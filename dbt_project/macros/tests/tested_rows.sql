@@ -53,6 +53,8 @@
         {{ return('') }}
     {%- elif config.incremental_strategy == 'replace_years' -%}
         {{ return(outcomes.in_rebuilt_years(relation=outcomes.node_relation(node.unique_id))) }}
+    {%- elif config.incremental_strategy == 'replace_units' -%}
+        {{ return(outcomes.in_rebuilt_units()) }}
     {%- elif config.incremental_strategy == 'replace_keys' -%}
         {{ return(config.unique_key ~ ' in (' ~ outcomes.recomputed_keys(outcomes.node_relation(node.unique_id)) ~ ')') }}
     {%- elif config.unique_key is string -%}

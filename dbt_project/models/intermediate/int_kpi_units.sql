@@ -9,21 +9,25 @@
 -- records of audit_record_evidence it rests on: its own, or for a person the
 -- units that make them one.
 -- Adding a count KPI: one registry row plus one arm here.
--- Incremental by financial year (macros/incremental.sql, kpi_unit_rebuilt_years): a
--- build records the years its changed keys sit in, now or at the last build (pre-hook),
--- and recomputes those years' units from the import CTEs below, which then hold only
--- those years' records; the arms need no change for it. A whole table on Spark, on a first build and on
--- --full-refresh.
+-- Incremental by unit (macros/incremental.sql, strategy replace_units): a build records
+-- (pre-hooks) the years its changed keys sit in, now or at the last build, and the units
+-- they touch: the visits, contacts, prescriptions and calls themselves and every person
+-- (member, service user) one of them rests on now or rested on at the last build, in all
+-- their years; Zoom's units by year. It recomputes those units from the import CTEs below,
+-- which then hold only the records they need; the arms need no change for it. A whole
+-- table on Spark, on a first build and on --full-refresh.
 -- depends_on: {{ ref('stg_pathway_prescriptions') }}, {{ ref('stg_wellbeing_calls') }}
 -- depends_on: {{ ref('stg_zoom_meetings') }}, {{ ref('stg_zoom_participants') }}
 
-{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail',
-          pre_hook="{{ record_rebuilt_years() }}") }}
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_units', on_schema_change='fail',
+          pre_hook=["{{ record_rebuilt_years() }}", "{{ record_rebuilt_units() }}"]) }}
 
 with visits as (
 
     select * from {{ ref('int_visits') }}
-    {{- only_rebuilt_years() }}
+    {%- if is_incremental() %}
+    where {{ in_rebuilt_units('visit', 'visit_id') }} or {{ in_rebuilt_units('member', 'member_id') }}
+    {%- endif %}
 
 ),
 
@@ -39,7 +43,11 @@ visit_rows as (
 contacts as (
 
     select * from {{ ref('int_pathway_contacts') }}
-    {{- only_rebuilt_years() }}
+    {%- if is_incremental() %}
+    where {{ in_rebuilt_units('contact', 'contact_id') }}
+        or contact_id in (select contact_id from {{ ref('int_pathway_prescriptions') }}
+                          where {{ in_rebuilt_units('prescription', 'prescription_id') }})
+    {%- endif %}
 
 ),
 
@@ -58,9 +66,7 @@ prescriptions as (
 
     select * from {{ ref('int_pathway_prescriptions') }}
     {%- if is_incremental() %}
-    where contact_id in (select contact_id from contacts)
-        or ({{ in_rebuilt_years('null') }}
-            and contact_id not in (select contact_id from {{ ref('int_pathway_contacts') }}))
+    where {{ in_rebuilt_units('prescription', 'prescription_id') }}
     {%- endif %}
 
 ),
@@ -68,6 +74,9 @@ prescriptions as (
 social_prescriptions as (
 
     select * from {{ ref('int_social_prescriptions') }}
+    {%- if is_incremental() %}
+    where {{ in_rebuilt_units('prescription', 'prescription_id') }}
+    {%- endif %}
 
 ),
 
@@ -88,7 +97,9 @@ attendances as (
 calls as (
 
     select * from {{ ref('int_wellbeing_calls') }}
-    {{- only_rebuilt_years() }}
+    {%- if is_incremental() %}
+    where {{ in_rebuilt_units('call', 'call_id') }} or {{ in_rebuilt_units('service_user', 'service_user_pseudonym') }}
+    {%- endif %}
 
 ),
 
@@ -620,4 +631,6 @@ select
     cast(record_key as {{ dbt.type_string() }})                    as record_key,
     cast(record_order as bigint)                   as record_order
 from unioned
-{{- only_rebuilt_years() }}
+{%- if is_incremental() %}
+where {{ in_rebuilt_units() }}
+{%- endif %}
