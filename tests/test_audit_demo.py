@@ -82,6 +82,20 @@ def test_the_reconciliation_counts_the_rows_of_the_audit_trail(demo):
     assert len(trail_monthly) > 100 and trail_monthly == traced_monthly
 
 
+def test_the_outcome_figures_test_counts_the_rows_of_the_audit_trail(demo):
+    """dbt_project/tests/audit_outcome_figures_equal_their_traced_units.sql counts the outcome
+    units without their evidence: its counts are audit_outcome_units' rows."""
+    _, home, _ = demo
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        trail = sorted(con.execute("SELECT kpi, financial_year, coalesce(imd_decile, ''), count(*) "
+                                   "FROM main.audit_outcome_units GROUP BY ALL").fetchall())
+        counted = sorted(con.execute(
+            "SELECT 'members_reached', financial_year, imd_decile_label, count(*) FROM main.int_members_reached "
+            "GROUP BY ALL UNION ALL SELECT 'swemwbs_paired_members', financial_year, '', count(*) "
+            "FROM main.int_wellbeing_pairs WHERE measure = 'swemwbs' GROUP BY ALL").fetchall())
+    assert {k for k, *_ in trail} == {"members_reached", "swemwbs_paired_members"} and trail == counted
+
+
 def test_every_cited_file_and_line_holds_the_record(demo):
     landing, home, _ = demo
     index = LandingIndex(landing, bytes.fromhex((home / "secret.key").read_text().strip()))

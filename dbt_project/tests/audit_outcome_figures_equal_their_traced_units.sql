@@ -1,33 +1,29 @@
 -- Every outcome figure equals the count of its traced units (audit_outcome_units):
 -- members reached per year and IMD decile (mart_reach_by_deprivation, site ALL) and
 -- SWEMWBS paired members per year (mart_wellbeing_change). Rows returned = mismatches.
--- In an incremental build the members reached are compared in the years it rebuilt
--- (in_rebuilt_years: every year when a register or lookup file changed); the other years'
--- figures and units are those the last build compared. The SWEMWBS pairs always whole.
-{%- set reach_years -%}
-    (kpi <> 'members_reached'
-        {%- if changed_keys_recorded() %}
-        or {{ in_rebuilt_years(relation=node_relation('model.outcomes.mart_reach_by_deprivation')) }}
-        {%- else %} or true{% endif %})
-{%- endset %}
+-- The units are counted without building their evidence lists (seconds a build at 100x):
+-- audit_outcome_units has one row per int_members_reached row (its decile label) and one per
+-- SWEMWBS pair of int_wellbeing_pairs (tests/test_audit_demo.py checks those counts are its rows).
+-- depends_on: {{ ref('audit_outcome_units') }}
 
 with traced as (
 
-    select kpi, financial_year, coalesce(imd_decile, '') as imd_decile, count(*) as units
-    from {{ ref('audit_outcome_units') }}
-    where {{ reach_years }}
+    select 'members_reached' as kpi, financial_year, imd_decile_label as imd_decile, count(*) as units
+    from {{ ref('int_members_reached') }}
+    group by all
+    union all
+    select 'swemwbs_paired_members', financial_year, '', count(*)
+    from {{ ref('int_wellbeing_pairs') }}
+    where measure = 'swemwbs'
     group by all
 
 ),
 
 published as (
 
-    select * from (
-        select 'members_reached' as kpi, financial_year, imd_decile, members as value
-        from {{ ref('mart_reach_by_deprivation') }}
-        where site_code = 'ALL'
-    ) as reach
-    where {{ reach_years }}
+    select 'members_reached' as kpi, financial_year, imd_decile, members as value
+    from {{ ref('mart_reach_by_deprivation') }}
+    where site_code = 'ALL'
     union all
     select 'swemwbs_paired_members', financial_year, '', paired_members
     from {{ ref('mart_wellbeing_change') }}
