@@ -7,8 +7,9 @@ into earlier years: corrections of old contacts and prescriptions (new `updated_
 other outcome or status), stale versions delivered late, kiosk `void`s and changed visits, calls
 re-delivered with another outcome, prescriptions whose contact arrives in a later batch (orphans),
 Zoom meetings re-exported with more participants, visits and calls corrected to another member or
-service user or into another year, a participant who hosts later (and so is staff everywhere), guests without e-mail, staff-domain participants, and redeliveries of earlier files,
-byte for byte and with changed content, under new names. Events span four financial years,
+service user or into another year, a participant who hosts later (and so is staff everywhere),
+guests without e-mail, staff-domain participants, and redeliveries of earlier files, byte for byte
+and with changed content, under new names. Events span four financial years,
 2019/20 to 2022/23, with some on the edges of a year (31 March / 1 April, UTC vs London).
 """
 from __future__ import annotations

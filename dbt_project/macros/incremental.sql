@@ -109,17 +109,18 @@
     where email_pseudonym in (select host_email_pseudonym from new_hosts)
 {%- endmacro %}
 
-{#- KPI units (int_kpi_units) are rebuilt by financial year: every unit of a year in which a
-    changed key sits now, or sat in the last build (`units`: the model's table before this
-    build), and nothing else. Every count KPI is decided within one financial year (a person
-    KPI is a person-year), so a year's units depend only on that year's records. A select of
+{#- The financial years whose figures a build can change: every year in which a changed key
+    sits now, or its unit sat in the last build (`units`: int_kpi_units before this build), and
+    nothing else. Every count KPI is decided within one financial year (a person KPI is a
+    person-year), so a year's figures depend only on that year's records. int_kpi_units rebuilds
+    Zoom's units by these years (its other units by unit: record_rebuilt_units); the models
+    built by year (kpi_annual, the marts, the reconciliation) rebuild these years. A select of
     year keys (financial_year; '~' for the units with no year: orphan prescriptions). -#}
 {% macro kpi_unit_rebuilt_years(units) -%}
     with changed_keys as (
-        {%- for relation, key in [(ref('stg_visits'), 'visit_id'), (ref('stg_pathway_contacts'), 'contact_id'),
-                                  (ref('stg_pathway_prescriptions'), 'prescription_id'),
-                                  (ref('stg_wellbeing_calls'), 'call_id')] %}
-        select {{ key }} as record_key from ({{ changed_key_values(key, relation) }}) as changed_{{ key }}
+        {%- for relation_name, key in changed_key_columns() %}
+        select {{ key }} as record_key
+        from ({{ changed_key_values(key, node_relation('model.outcomes.' ~ relation_name)) }}) as changed_{{ key }}
         {%- if not loop.last %}
         union
         {%- endif %}
@@ -205,14 +206,20 @@
     {{ return(['int_members_reached', 'mart_reach_by_deprivation']) }}
 {%- endmacro %}
 
-{#- dbt incremental strategy `replace_years` (int_kpi_units and the models built from it by
-    year): the target's rows of the rebuilt years are deleted, then the build's rows (exactly
+{#- dbt incremental strategy `replace_years` (the models built by year from int_kpi_units'
+    years): the target's rows of the rebuilt years are deleted, then the build's rows (exactly
     those years') inserted. The years come from the table int_kpi_units recorded, so that a
     year left with no units loses its old rows too. -#}
 {% macro get_incremental_replace_years_sql(arg_dict) -%}
+    {{ delete_then_insert(arg_dict, in_rebuilt_years(relation=arg_dict['target_relation'])) }}
+{%- endmacro %}
+
+{#- The strategies below: the target's rows matching `condition` deleted, then the build's rows
+    (its temporary relation) inserted. -#}
+{% macro delete_then_insert(arg_dict, condition) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ target }} where {{ in_rebuilt_years(relation=target) }};
+    delete from {{ target }} where {{ condition }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
@@ -237,11 +244,7 @@
     whether the build still yields them or not (a prescription withdrawn since leaves the model),
     then the build's rows inserted. -#}
 {% macro get_incremental_replace_keys_sql(arg_dict) -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ target }} where {{ arg_dict['unique_key'] }} in ({{ recomputed_keys(target) }});
-    insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+    {{ delete_then_insert(arg_dict, arg_dict['unique_key'] ~ ' in (' ~ recomputed_keys(arg_dict['target_relation']) ~ ')') }}
 {%- endmacro %}
 
 {#- The units int_kpi_units recomputes by key (strategy replace_units), as a table beside the
@@ -268,11 +271,7 @@
     {%- if is_incremental() %}
         select 'visit' as unit_kind, visit_id as unit_key, '*' as financial_year from ({{ visits }}) as changed_visits
         union all
-        select 'member', member_id, coalesce(financial_year, '~') from {{ ref('int_visits') }}
-        where member_id is not null and visit_id in ({{ visits }})
-        union all
-        select 'member', unit_key, coalesce(financial_year, '~') from {{ this }}
-        where unit_kind = 'member' and record_kind = 'visit' and record_key in ({{ visits }})
+        {{ person_years('member', ref('int_visits'), 'member_id', 'visit', 'visit_id', visits) }}
         union all
         select 'contact', contact_id, '*' from ({{ changed_key_values('contact_id', ref('stg_pathway_contacts')) }}) as changed_contacts
         union all
@@ -281,11 +280,7 @@
         union all
         select 'call', call_id, '*' from ({{ calls }}) as changed_calls
         union all
-        select 'service_user', service_user_pseudonym, coalesce(financial_year, '~') from {{ ref('int_wellbeing_calls') }}
-        where service_user_pseudonym is not null and call_id in ({{ calls }})
-        union all
-        select 'service_user', unit_key, coalesce(financial_year, '~') from {{ this }}
-        where unit_kind = 'service_user' and record_kind = 'call' and record_key in ({{ calls }})
+        {{ person_years('service_user', ref('int_wellbeing_calls'), 'service_user_pseudonym', 'call', 'call_id', calls) }}
     {%- else %}
         select cast(null as varchar) as unit_kind, cast(null as varchar) as unit_key, cast(null as varchar) as financial_year
         where false
@@ -294,6 +289,17 @@
     where unit_key is not null
 {%- endmacro %}
 {% macro spark__record_rebuilt_units() %}{% endmacro %}
+
+{#- The person-years (unit kind `kind`) resting on the changed records (`changed`: a select of
+    `key` values of `records`, the model holding the person column): the person of each record's
+    current version in its year, and the person units whose records named it at the last build. -#}
+{% macro person_years(kind, records, person, record_kind, key, changed) -%}
+        select '{{ kind }}', {{ person }}, coalesce(financial_year, '~') from {{ records }}
+        where {{ person }} is not null and {{ key }} in ({{ changed }})
+        union all
+        select '{{ kind }}', unit_key, coalesce(financial_year, '~') from {{ this }}
+        where unit_kind = '{{ kind }}' and record_kind = '{{ record_kind }}' and record_key in ({{ changed }})
+{%- endmacro %}
 
 {#- A predicate: a row's unit is one this build recomputes. With kind and column: the rows of an
     import CTE holding that kind's keys (person kinds: in the recomputed years). Zoom's units by
@@ -322,9 +328,5 @@
 {#- dbt incremental strategy `replace_units` (int_kpi_units): the target's rows of the recomputed
     units are deleted, whether the build still yields them or not, then the build's rows inserted. -#}
 {% macro get_incremental_replace_units_sql(arg_dict) -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ target }} where {{ in_rebuilt_units() }};
-    insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+    {{ delete_then_insert(arg_dict, in_rebuilt_units()) }}
 {%- endmacro %}

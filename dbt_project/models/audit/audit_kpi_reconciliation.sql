@@ -10,7 +10,7 @@
 
 {{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}
 
--- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the figures of
+-- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the figures of
 -- the years whose units were rebuilt are traced again; the other years' figures and units
 -- are those the last build traced (the test on this table still covers every figure).
 

@@ -6,7 +6,7 @@
 -- Never dropped: a member not in the register, with no usable postcode, or
 -- whose LSOA the IMD lookup lacks is reached, at decile 'unknown'.
 
--- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt years'
+-- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt years'
 -- rows are replaced, the other years' are those of the last build; every year when a register
 -- or deprivation lookup file changed (rests_on_register).
 -- depends_on: {{ ref('int_kpi_units') }}

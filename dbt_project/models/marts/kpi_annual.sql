@@ -4,7 +4,7 @@
 -- int_kpi_units (0 when a KPI has none that year); ratios are the registry's
 -- numerator / denominator, unrounded and NULL when the denominator is 0.
 
--- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt
+-- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt
 -- years' rows are replaced, the other years' are those of the last build.
 
 {{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}

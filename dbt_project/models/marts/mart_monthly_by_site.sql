@@ -5,7 +5,7 @@
 -- (e.g. wellbeing_successful_contacts in a month with calls but no
 -- successes). Summed over months and sites it equals kpi_annual for these KPIs.
 
--- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt
+-- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt
 -- years' rows are replaced, the other years' are those of the last build.
 
 {{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}

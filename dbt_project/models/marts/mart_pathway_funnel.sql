@@ -8,7 +8,7 @@
 --   4 prescriptions_accepted_or_completed  counted, latest status accepted or completed
 -- Stages 1-2 count contacts, 3-4 count prescriptions.
 
--- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt years'
+-- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt years'
 -- rows are replaced, the other years' are those of the last build.
 -- depends_on: {{ ref('int_kpi_units') }}
 

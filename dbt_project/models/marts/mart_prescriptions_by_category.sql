@@ -2,7 +2,7 @@
 -- least one counted social prescription (for the dashboards).
 -- Summed over categories, social_prescriptions equals kpi_annual's.
 
--- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt years'
+-- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt years'
 -- rows are replaced, the other years' are those of the last build.
 -- depends_on: {{ ref('int_kpi_units') }}
 

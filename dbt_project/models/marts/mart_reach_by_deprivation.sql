@@ -5,7 +5,7 @@
 -- that site (a member visiting two sites is in both). Years: those with a
 -- member reached.
 
--- Incremental by financial year, as int_kpi_units (macros/incremental.sql): the rebuilt years'
+-- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt years'
 -- rows are replaced, the other years' are those of the last build; every year when a register
 -- or deprivation lookup file changed (rests_on_register).
 -- depends_on: {{ ref('int_kpi_units') }}
