@@ -174,6 +174,8 @@
     {%- else -%}
         select '*' as year_key
     {%- endif %}
+        union
+        select '-'  -- no year: marks the table as this build's even when it rebuilds no year
     ) as years
 {%- endmacro %}
 {#- Spark builds every model whole (versioned_materialization): nothing to record. -#}

@@ -11,7 +11,9 @@
 
     Only tests that judge each row, or each group of rows sharing a key or year, on its own are
     narrowed (row_tests below): every other row is as the last build left it, and passed its tests
-    then. one_row_per_delivered_id compares a model keyed like its staging with that staging: both
+    then. A warning (severity warn: orphan prescriptions, an unexpected site code) reports the
+    data as it is, not what changed: it sees every row, so that it is reported at every build for
+    as long as it holds. one_row_per_delivered_id compares a model keyed like its staging with that staging: both
     sides are narrowed to the same keys (the recomputed ones). Other tests comparing a model with
     another relation, the singular tests (the reconciliation of every published figure) and every test of a whole
     build (--full-refresh, a first build, a hand-run `dbt build` without changed_files) see
@@ -39,7 +41,8 @@
                          'expression_is_true', 'is_financial_year_label', 'is_first_of_month', 'has_valid_lineage',
                          'one_row_per_delivered_id'] -%}
     {%- set test_name = (model.get('test_metadata') or {}).get('name') -%}
-    {%- if not execute or var('changed_files', none) is none or flags.FULL_REFRESH or test_name not in row_tests -%}
+    {%- if not execute or var('changed_files', none) is none or flags.FULL_REFRESH or test_name not in row_tests
+          or (model.config.severity | lower) == 'warn' -%}
         {{ return('') }}
     {%- endif -%}
     {%- set node = graph.nodes.get(model.get('attached_node') or '') -%}
