@@ -164,12 +164,13 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False, engine:
     check_key(home)  # a home that lost its key is refused, changed or not
     listed = run_inputs.listing(landing)
     stats = run_inputs.stats_fingerprint(listed)
-    last = None if full_refresh else run_inputs.unchanged_by_stats(home, landing, listed, stats, engine)
+    computed = run_inputs.computed_from(landing, engine)  # the code's digest reads every source file: once
+    last = None if full_refresh else run_inputs.unchanged_by_stats(home, computed, listed, stats)
     if last is None:  # a file new, changed or touched since (or code, settings): the contents decide
         digests = DigestCache(home.state)
         files = run_inputs.landing_files(landing, digests, listed)
         digests.save()  # ingestion, in this process's job, reads what is new only
-        inputs = run_inputs.fingerprint(landing, files, engine, stats)
+        inputs = run_inputs.fingerprint(landing, files, stats=stats, computed=computed)
         last = None if full_refresh else run_inputs.unchanged_since(home, inputs, ignore=("landing_stats",))
         if last is not None:  # the same contents, touched: their new stat keys remembered
             run_inputs.save(home, inputs, last["run_id"])

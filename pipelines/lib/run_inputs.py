@@ -57,7 +57,8 @@ def landing_files(landing: Path, digests: DigestCache | None = None,
     """(source, landing-relative path, content digest) of every discovered file (digests: the
     home's remembered digests, pipelines/lib/digests.py; none: every file read)."""
     digests = digests or DigestCache()
-    return [(f.source, str(f.rel), digests.digest(f, stat)) for f, stat in (listed or listing(landing))]
+    return [(f.source, str(f.rel), digests.digest(f, stat))
+            for f, stat in (listing(landing) if listed is None else listed)]
 
 
 def landing_fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> tuple[str, int]:
@@ -87,11 +88,12 @@ def computed_from(landing: Path, engine_name: str = "") -> dict:
 
 
 def fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None, engine_name: str = "",
-                stats: str | None = None) -> dict:
-    """`computed_from` and the landing files' contents; stats: the listing's stats_fingerprint,
-    recorded for the next run's `unchanged_by_stats`."""
+                stats: str | None = None, computed: dict | None = None) -> dict:
+    """`computed_from` (or `computed`, when already known) and the landing files' contents; stats:
+    the listing's stats_fingerprint, recorded for the next run's `unchanged_by_stats`."""
     digest, count = landing_fingerprint(landing, files)
-    return {**computed_from(landing, engine_name), "landing_files": count, "landing_digest": digest,
+    computed = computed_from(landing, engine_name) if computed is None else computed
+    return {**computed, "landing_files": count, "landing_digest": digest,
             **({} if stats is None else {"landing_stats": stats})}
 
 
@@ -124,12 +126,12 @@ def unchanged_since(home: Home, inputs: dict, ignore: tuple[str, ...] = ()) -> d
     return last if last is not None and all(last.get(k) == v for k, v in inputs.items() if k not in ignore) else None
 
 
-def unchanged_by_stats(home: Home, landing: Path, listed: Listing, stats: str, engine_name: str = "") -> dict | None:
+def unchanged_by_stats(home: Home, computed: dict, listed: Listing, stats: str) -> dict | None:
     """`unchanged_since` judged by the files' stat keys (`stats`) instead of their contents: no
     remembered digest loaded or looked up (a 100x landing zone: 344,544 of them). None when any
-    file's stat key changed, even with the same content: then the contents decide."""
-    return unchanged_since(home, {**computed_from(landing, engine_name), "landing_files": len(listed),
-                                  "landing_stats": stats})
+    file's stat key changed, even with the same content: then the contents decide. `computed`:
+    `computed_from` of this run."""
+    return unchanged_since(home, {**computed, "landing_files": len(listed), "landing_stats": stats})
 
 
 def only_landing_changed(home: Home, inputs: dict) -> bool:

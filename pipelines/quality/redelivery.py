@@ -37,6 +37,11 @@ class Record:
     fields: tuple[str, ...]  # compared
     withheld: frozenset[str] = frozenset()  # compared but never shown: personal or free text
 
+    @property
+    def keys(self) -> str:
+        """The key columns as a SQL list."""
+        return ", ".join(self.key)
+
 
 RECORDS: dict[str, tuple[Record, ...]] = {
     "visits": (Record("visits", "visit_id", ("visit_id",),
@@ -97,9 +102,8 @@ def conflicts(con, source: str, sample_keys: int = SAMPLE_KEYS) -> list[dict]:
 
 def _flags(r: Record, rows: str) -> str:
     """The keys of `rows` (raw rows) whose versions disagree, with one flag per compared field."""
-    keys = ", ".join(r.key)
     flags = ", ".join(f"{_differs(c)} AS d_{c}" for c in r.fields)
-    return (f"SELECT * FROM (SELECT {keys}, {flags} FROM {rows} GROUP BY {keys}) "
+    return (f"SELECT * FROM (SELECT {r.keys}, {flags} FROM {rows} GROUP BY {r.keys}) "
             f"WHERE {' OR '.join(f'd_{c}' for c in r.fields)}")
 
 
@@ -114,9 +118,8 @@ def find_all(r: Record) -> str:
     The same values always hash alike, so no key is flagged that does not differ; a key whose
     differing versions collide on all 64 bits (about 1 in 10^19 per pair) would be missed, and
     this is a warning, not a published figure."""
-    keys = ", ".join(r.key)
-    return (f"WITH versions AS (SELECT {keys}, hash({', '.join(r.fields)}) AS h FROM raw.{r.table}), "
-            f"differing AS (SELECT {keys} FROM versions GROUP BY {keys} HAVING min(h) <> max(h)) "
+    return (f"WITH versions AS (SELECT {r.keys}, hash({', '.join(r.fields)}) AS h FROM raw.{r.table}), "
+            f"differing AS (SELECT {r.keys} FROM versions GROUP BY {r.keys} HAVING min(h) <> max(h)) "
             + _flags(r, f"(SELECT * FROM raw.{r.table} t SEMI JOIN differing d ON {_same_key(r, 't', 'd')})"))
 
 
@@ -149,8 +152,7 @@ def refresh(con, r: Record) -> str:
         else:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_files AS SELECT DISTINCT file_path, file_sha256
                             FROM raw.{r.table} ANTI JOIN {files} USING (file_path, file_sha256)""")
-            keys = ", ".join(r.key)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_keys AS SELECT DISTINCT {keys}
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_keys AS SELECT DISTINCT {r.keys}
                             FROM raw.{r.table} SEMI JOIN _new_files USING (file_path, file_sha256)""")
             con.execute(f"DELETE FROM {found} f WHERE EXISTS (SELECT 1 FROM _new_keys n WHERE {_same_key(r, 'f', 'n')})")
             con.execute(f"INSERT INTO {found} " + _flags(
@@ -166,12 +168,11 @@ def refresh(con, r: Record) -> str:
 
 def _samples(con, r: Record, found: str, limit: int) -> list[dict]:
     """For the first `limit` keys: the first version (by file, line) and the first that differs."""
-    keys = ", ".join(r.key)
     cols = ", ".join(f"t.{c}" for c in r.fields)
     rows = con.execute(f"""
         SELECT {", ".join(f"t.{k}" for k in r.key)}, {cols}, t.file_path, t.line_number
         FROM raw.{r.table} t
-        JOIN (SELECT {keys} FROM {found} ORDER BY {keys} LIMIT {int(limit)}) USING ({keys})
+        JOIN (SELECT {r.keys} FROM {found} ORDER BY {r.keys} LIMIT {int(limit)}) USING ({r.keys})
         ORDER BY {", ".join(f"t.{k}" for k in r.key)}, t.file_path, t.line_number""").fetchall()
     by_key: dict[tuple, list[tuple]] = {}
     for row in rows:
