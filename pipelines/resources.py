@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.lib import engine, warehouse
-from pipelines.lib.dbt_guard import parent_pid_arg
+from pipelines.lib.dbt_guard import cwd_arg, parent_pid_arg
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable, profiles_dir
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
@@ -75,11 +75,12 @@ def dbt_resource() -> DbtCliResource:
                           dbt_executable=str(dbt_executable()))
 
 
-def guarded(dbt: DbtCliResource) -> DbtCliResource:
+def guarded(dbt: DbtCliResource, cwd: Path | None = None) -> DbtCliResource:
     """`dbt` for one call from this process: `outcomes-dbt` is told our pid as its first argument
     (global flags come first on DbtCliResource's command line), so that it can tell whether we
-    died before it started (pipelines/lib/dbt_guard.py). Made in the asset body: the pid is the
-    run's process, not the one that built the definitions."""
+    died before it started, and the folder to run dbt in (pipelines/lib/dbt_guard.py). Made in
+    the asset body: the pid is the run's process, not the one that built the definitions."""
     return OutcomesDbtCli(project_dir=dbt.project_dir, profiles_dir=dbt.profiles_dir, profile=dbt.profile,
                           target=dbt.target, dbt_executable=dbt.dbt_executable, state_path=dbt.state_path,
-                          global_config_flags=[parent_pid_arg(), *dbt.global_config_flags])
+                          global_config_flags=[parent_pid_arg(), *([] if cwd is None else [cwd_arg(cwd)]),
+                                               *dbt.global_config_flags])

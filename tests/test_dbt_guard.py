@@ -140,6 +140,22 @@ def test_the_parent_pid_is_not_passed_on_to_the_program(tmp_path):
     assert out == "build --vars {}\n"
 
 
+def test_the_guard_runs_dbt_in_the_folder_it_is_given(tmp_path):
+    """`--cwd=DIR` after the parent pid: dbt runs in DIR (the home, where the profile's relative
+    warehouse path points) and does not see the argument."""
+    echo = tmp_path / "dbt"
+    echo.write_text("#!/bin/sh\necho \"$PWD $@\"\n")
+    echo.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (f"import sys; from pathlib import Path; from pipelines.lib import dbt_guard; "
+            f"dbt_guard.real_dbt = lambda: Path({str(echo)!r}); dbt_guard.main()")
+    out = subprocess.run([sys.executable, "-c", code, f"--parent-pid={os.getpid()}", dbt_guard.cwd_arg(home),
+                          "build", "--vars", "{}"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                         capture_output=True, text=True, check=True).stdout
+    assert out == f"{home} build --vars {{}}\n"
+
+
 def test_every_dbt_we_start_goes_through_the_guard():
     from pipelines.resources import dbt_resource, guarded
 
@@ -149,8 +165,9 @@ def test_every_dbt_we_start_goes_through_the_guard():
     assert dbt_guard.real_dbt() == Path(sys.executable).with_name("dbt")
     assert dbt_command("parse")[:2] == [str(guard), f"--parent-pid={os.getpid()}"]
     # the dbt asset's resource: the pid is the guard's first argument (global flags come first)
-    per_call = guarded(dbt_resource())
-    assert per_call.dbt_executable == str(guard) and per_call.global_config_flags[0] == f"--parent-pid={os.getpid()}"
+    per_call = guarded(dbt_resource(), cwd=Path("/some/home"))
+    assert per_call.dbt_executable == str(guard)
+    assert per_call.global_config_flags[:2] == [f"--parent-pid={os.getpid()}", "--cwd=/some/home"]
 
 
 def test_version_probe_answers_offline(monkeypatch, capsys):

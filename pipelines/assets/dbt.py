@@ -10,8 +10,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.lib import dbt_in_process, engine, lake, memory, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_memory_limit,
-                                       dbt_vars, project_fingerprint)
+from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, WAREHOUSE_IN_HOME, base_args, build_args,
+                                       dbt_vars, home_build_args, project_fingerprint)
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource, guarded
 
@@ -74,21 +74,27 @@ def build_dbt_models() -> AssetsDefinition:
                 if engine_name != "duckdb":  # Spark reads the lake: complete, whichever sources this run ingested
                     lake.sync_all(con, lake.lake_root(home.root))
             context.log.info(plan.describe())
-            # the warehouse goes to dbt as a var (the profile reads it), not through os.environ
-            args = build_args(changed_files=changed_files_var(plan, engine_name),
-                              full_refresh=plan.full_refresh, warehouse=home.warehouse, target=engine_name,
-                              paths=engine.spark_vars(engine_name, home.root) if engine_name != "duckdb"
-                              else {"dbt_memory_limit": dbt_memory_limit(raw_rows)})
+            # the warehouse goes to dbt as a var (the profile reads it), not through os.environ: on
+            # DuckDB relative to the home, where dbt's process runs (home_build_args), but for dbt
+            # in this process (`watch`), which runs in no particular folder
+            in_process = outcomes.dbt_in_process and engine_name == "duckdb"
+            if engine_name == "duckdb":
+                args = home_build_args(changed_files_var(plan), plan.full_refresh, raw_rows,
+                                       warehouse=home.warehouse if in_process else WAREHOUSE_IN_HOME)
+            else:
+                args = build_args(changed_files=changed_files_var(plan, engine_name), full_refresh=plan.full_refresh,
+                                  warehouse=home.warehouse, target=engine_name,
+                                  paths=engine.spark_vars(engine_name, home.root))
             # dbt is started and streamed to the end in this thread, as the guard needs
             # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
             # quality report (pipelines.quality)
             # the load's leftovers, before dbt's process builds beside this one (the load and the
             # validation collected their own garbage when they were large)
             memory.release(rows=0)
-            if outcomes.dbt_in_process and engine_name == "duckdb":  # `outcomes watch`: dbt kept warm
+            if in_process:  # `outcomes watch`: dbt kept warm
                 events = in_process_events(context, args, project, home.dbt_target)
             else:
-                events = guarded(dbt).cli(args, context=context, target_path=home.dbt_target).stream()
+                events = guarded(dbt, cwd=home.root).cli(args, context=context, target_path=home.dbt_target).stream()
             yield from record_dbt_events(context, home, events, home.dbt_target)
             models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
             with warehouse.connect(home.warehouse) as con:

@@ -37,6 +37,11 @@ the dbt asset through `DbtCliResource`'s global flags, which come first on its c
 argument, because the parent's own environment is not changed to pass it); the guard compares
 it with getppid() after prctl and exits 1 if they differ (without it, with the parent pid it saw
 at start). The argument is removed before exec: dbt never sees it.
+
+`--cwd=DIR`, given after it by the dbt asset (the home), is the folder dbt runs in: the profile
+names the warehouse relative to it (`warehouse.duckdb`), so that every home's build has the same
+vars and profile, and the partial parse `outcomes prepare` wrote (which dagster-dbt copies into
+a new target path) is every new home's (a whole parse costs ~2.4 s; docs/performance.md).
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ import sys
 from pathlib import Path
 
 PARENT_PID_FLAG = "--parent-pid="
+CWD_FLAG = "--cwd="
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -89,6 +95,18 @@ def split_parent_pid(args: list[str]) -> tuple[int | None, list[str]]:
     return None, args
 
 
+def cwd_arg(folder: Path) -> str:
+    """The guard's argument after the parent pid: the folder dbt runs in."""
+    return f"{CWD_FLAG}{folder}"
+
+
+def split_cwd(args: list[str]) -> tuple[str | None, list[str]]:
+    """(the folder given as the first of `args`, or None; the rest)."""
+    if args and args[0].startswith(CWD_FLAG):
+        return args[0][len(CWD_FLAG):], args[1:]
+    return None, args
+
+
 def exec_with_parent_death(argv: list[str], expected_parent: int | None = None) -> None:
     """Replace this process with `argv` (argv[0] a path), killed when our parent goes."""
     die_with_parent(expected_parent)
@@ -99,6 +117,7 @@ def exec_with_parent_death(argv: list[str], expected_parent: int | None = None) 
 
 def main() -> None:
     expected_parent, args = split_parent_pid(sys.argv[1:])
+    cwd, args = split_cwd(args)
     if args == ["--version"]:
         # dagster-dbt asks `dbt --version` before every invocation, and dbt's answer asks PyPI for
         # the latest release (1 s timeouts, several seconds offline): nothing at run time may use
@@ -107,4 +126,6 @@ def main() -> None:
 
         print(f"Core:\n  - installed: {version('dbt-core')}")
         return
+    if cwd is not None:
+        os.chdir(cwd)
     exec_with_parent_death([str(real_dbt()), *args], expected_parent)

@@ -62,6 +62,21 @@ def dbt_memory_limit(raw_rows: int) -> str:
     return f"{min(limit, max(half_ram, DBT_MEMORY_FLOOR)) // 2**20}MB"
 
 
+# dbt runs in the home (the guard's --cwd) and names the warehouse relative to it: the same in every home
+WAREHOUSE_IN_HOME = Path("warehouse.duckdb")
+
+
+def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: int = 0,
+                    warehouse: Path = WAREHOUSE_IN_HOME) -> list[str]:
+    """`dbt build` on DuckDB as the pipeline runs it in the home (`--cwd`, pipelines/lib/dbt_guard.py).
+    Its vars and profile are the same in every home (up to the memory limit, which doubles with the
+    data) and the same as `prepare_manifest`'s parse, whose partial parse dagster-dbt copies into a
+    new home's target: a new home's first build skips the whole parse (~2.4 s). `warehouse`: the
+    file's absolute path for dbt run in a process that is not in the home (`watch`)."""
+    return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=warehouse,
+                      target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)})
+
+
 def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | str | None = None,
                full_refresh: bool = False, warehouse: Path | None = None, target: str | None = None,
                paths: dict[str, str] | None = None) -> list[str]:
@@ -111,10 +126,10 @@ def dbt_command(*args: str) -> list[str]:
     return [str(dbt_executable()), parent_pid_arg(), *args]
 
 
-def dbt_env(warehouse: Path) -> dict[str, str]:
+def dbt_env(warehouse: Path | None) -> dict[str, str]:
     """The environment of a dbt subprocess (given to it; this process's own is not changed)."""
-    return {**os.environ, "OUTCOMES_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return {**os.environ, **({} if warehouse is None else {"OUTCOMES_WAREHOUSE": str(warehouse)}),
+            "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def project_fingerprint() -> str:
@@ -136,13 +151,17 @@ def prepare_manifest(force: bool = False) -> Path:
     """Run `dbt parse` when the project changed since the last manifest."""
     if force or not manifest_is_current():
         fingerprint = project_fingerprint()
+        from pipelines.lib.dbt_in_process import parse_args
+        from pipelines.lib.dbt_increments import CHANGED_FILES_TABLE
+
         # --no-partial-parse: a partial parse was seen to drop a singular test's `meta` (its Dagster
         # asset check vanished); a whole parse costs a few seconds, once per project change.
-        cmd = dbt_command("parse", "--quiet", "--no-partial-parse", *base_args(DBT_PROJECT_DIR / "target"))
-        # parsed for DuckDB whatever the engine: the manifest is the asset graph, the same on every
-        # engine; a build on Spark parses again for its own target (docs/spark.md)
-        proc = subprocess.run(cmd, env={**dbt_env(Path("/nonexistent/parse-only.duckdb")), "OUTCOMES_ENGINE": "duckdb"},
-                              capture_output=True, text=True)
+        # Parsed as a home's DuckDB build (home_build_args) whatever the engine: the manifest is the
+        # asset graph, the same on every engine (a build on Spark parses again for its own target,
+        # docs/spark.md), and its partial parse is every new home's.
+        cmd = dbt_command(*parse_args(home_build_args(CHANGED_FILES_TABLE)), "--quiet", "--no-partial-parse",
+                          *base_args(DBT_PROJECT_DIR / "target"))
+        proc = subprocess.run(cmd, env=dbt_env(None), capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
         FINGERPRINT_PATH.write_text(fingerprint + "\n")
