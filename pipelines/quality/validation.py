@@ -213,10 +213,9 @@ def run_whole_table(con, suite: Suite, home_root: Path, run_id: str, sample_rows
 
 
 def _read(con, sql: str, params: dict | None) -> pd.DataFrame:
-    from pipelines.quality.ge import frame_from_cursor
+    from pipelines.quality.ge import frame_from_relation
 
-    cur = con.execute(sql, params) if params else con.execute(sql)
-    return frame_from_cursor(cur)
+    return frame_from_relation(con.sql(sql, params=params) if params else con.sql(sql))
 
 
 def run_suite(con, suite: Suite, home_root: Path, run_id: str, sample_rows: int = 5) -> SuiteRun:
