@@ -90,7 +90,7 @@ def frame_from_relation(rel) -> pd.DataFrame:
                     pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(),
                     pa.bool_(): pd.BooleanDtype()}
     types = dict(zip(rel.columns, map(str, rel.types)))
-    df = rel.to_arrow_table().to_pandas(types_mapper=arrow_dtypes.get, date_as_object=False)
+    df = rel.to_arrow_table().combine_chunks().to_pandas(types_mapper=arrow_dtypes.get, date_as_object=False)
     for name, typ in types.items():
         if typ == "DATE":
             df[name] = pd.to_datetime(df[name]).dt.to_period("D")
