@@ -61,9 +61,13 @@ def definitions_for(home: Home, landing: Path, engine: str = "", dbt_in_process:
     from pipelines.lib.dbt_project import prepare_manifest
     from pipelines.resources import OutcomesResource
 
+    from pipelines.lib import memory
+
     prepare_manifest()
-    return build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine,
+    defs = build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine,
                                               dbt_in_process=dbt_in_process))
+    memory.freeze()  # Dagster's modules and these definitions: out of every later collection's walk
+    return defs
 
 
 def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None, engine: str = "", defs=None) -> dict:

@@ -8,8 +8,8 @@ the build's, not the build's plus the load's leftovers.
 
 The garbage collection is the costly part (a full collection walks every live object: ~0.3 s
 once Dagster and Great Expectations are loaded, 1.7 s of a 19 s one-day run at 1x), so it runs
-only after a load large enough to leave cycles worth collecting; returning the allocators'
-free pages is cheap and always done.
+only after a load large enough to leave cycles worth collecting, and walks only what was made
+since the imports (`freeze`); returning the allocators' free pages is cheap and always done.
 """
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ def release(rows: int) -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc: return the heap's free pages
     except (OSError, AttributeError):  # another C library: nothing to trim
         pass
+
+
+def freeze() -> None:
+    """Take every object alive now out of the collector's walks (gc.freeze): called once the
+    long-lived things are in (Dagster's definitions, Great Expectations' context), so that a later
+    full collection walks only what was made since (~0.25 s -> ~0 s with both loaded). What is
+    frozen is never collected: call it where what is alive is code and definitions."""
+    gc.freeze()

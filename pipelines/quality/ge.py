@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from pipelines.lib import memory
 from pipelines.quality.suites import DUCKDB_DTYPES
 
 WITHHELD = "(withheld)"
@@ -76,6 +77,7 @@ def context():
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         IMPORT_SECONDS.append(time.perf_counter() - t)
         _CONTEXT = ctx
+        memory.freeze()  # GE's modules and registries: out of every later collection's walk
     return _CONTEXT
 
 
