@@ -43,9 +43,9 @@ run: setup
 	$(BIN)/outcomes demo
 
 # One worker per core; a test file stays on one worker, so its module fixtures (pipeline runs)
-# are built once.
+# are built once. The 30 slowest tests are listed at the end (where CI's time goes).
 test: setup
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
 
 # Debian's chromium for tests/test_browser.py (headless, offline). Only when it is missing;
 # needs root or sudo (CI runs as root). Without it the browser tests skip locally, fail in CI.
