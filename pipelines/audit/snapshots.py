@@ -194,9 +194,18 @@ def _locked(home: Home):
         os.close(fd)
 
 
+def compressed_run(run_manifest: dict | None) -> bytes:
+    """The run's full manifest as kept beside each version it produced (RUN_FILE). gzip level 6:
+    level 9, the module's default, took twice as long for ~3% less (a 100x run's manifest lists
+    344,544 files: ~118 MB of JSON)."""
+    return gzip.compress(json.dumps(run_manifest or {}, default=str).encode(), compresslevel=6, mtime=0)
+
+
 def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run_manifest: dict | None,
-                   previous: Snapshot | None, note: str | None = None, closed_by: dict | None = None) -> Snapshot:
-    """Write v<N+1> atomically (temporary folder, then rename); files read-only. Caller holds the lock."""
+                   previous: Snapshot | None, note: str | None = None, closed_by: dict | None = None,
+                   run_full: bytes | None = None) -> Snapshot:
+    """Write v<N+1> atomically (temporary folder, then rename); files read-only. Caller holds the lock.
+    run_full: compressed_run(run_manifest), when the caller already has it."""
     assert kind in KINDS
     folder = store(home) / year_folder(year)
     folder.mkdir(parents=True, exist_ok=True)
@@ -206,7 +215,7 @@ def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run
         raise SnapshotError(f"{target} exists: snapshots are never overwritten")
     kpis = render_values(year, values)
     changes = diff(previous.values() if previous else None, values)
-    run_full = gzip.compress(json.dumps(run_manifest or {}, default=str).encode(), mtime=0)
+    run_full = compressed_run(run_manifest) if run_full is None else run_full
     run_summary = {k: v for k, v in (run_manifest or {}).items() if k != "files_in_scope"}
     files = (run_manifest or {}).get("files_in_scope") or []
     run_summary["files_in_scope_count"] = len(files)
@@ -252,7 +261,7 @@ def _values_by_year(rows) -> dict[str, dict[str, str]]:
 
 def _record(home: Home, rows, run_manifest: dict | None) -> dict[str, str]:
     """record_publication without taking the lock (the caller holds it)."""
-    out = {}
+    out, run_full = {}, None
     for year, values in sorted(_values_by_year(rows).items()):
         existing = versions(home, year)
         last = existing[-1] if existing else None
@@ -260,8 +269,9 @@ def _record(home: Home, rows, run_manifest: dict | None) -> dict[str, str]:
             out[year] = last.id
             continue
         closed = any(s.kind == "final" for s in existing)
+        run_full = compressed_run(run_manifest) if run_full is None else run_full  # once, whatever the years
         out[year] = _write_version(home, year, values, "correction" if closed else "provisional",
-                                   run_manifest, last).id
+                                   run_manifest, last, run_full=run_full).id
     return out
 
 

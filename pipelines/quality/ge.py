@@ -84,8 +84,9 @@ def context():
 def frame_from_relation(rel) -> pd.DataFrame:
     """The query's rows as a frame with one pandas dtype per DuckDB type (suites.DUCKDB_DTYPES),
     so that the suites' type expectations state DuckDB types whatever the NULLs. Through Arrow,
-    straight into Arrow-backed and nullable columns: no Python object per value (a million raw
-    rows in ~0.3 s instead of ~2 s through `.df()` and `astype`)."""
+    straight into Arrow-backed and nullable columns: no Python object per value (1x's 527,194 raw
+    visits in 0.03-0.19 s instead of 0.45-0.94 s through `.df()` and `astype`). One chunk per
+    column: GE validated DuckDB's per-batch chunks more slowly."""
     import pyarrow as pa
 
     arrow_dtypes = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow"),
