@@ -21,6 +21,7 @@ import gzip
 import os
 import re
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -40,6 +41,7 @@ WORD = re.compile(r"[a-z0-9]+")
 POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")
 POSTCODE_IN_TEXT = re.compile(r"(?<![A-Z0-9])[A-Z]{1,2}[0-9][A-Z0-9]? *[0-9][A-Z]{2}(?![A-Z0-9])")
 ENV = {**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"}
+TEXT_RUN = re.compile(rb"[^\x00-\x1f\x7f]{4,}")  # no control byte, 4 or more bytes: the shortest name ("jo b")
 
 
 def personal_identifiers(landing: Path) -> dict[str, set[str]]:
@@ -140,6 +142,10 @@ def file_text(path: Path) -> str:
     data = path.read_bytes()
     if path.suffix == ".gz":  # e.g. a snapshot's run manifest: search what it holds, not its compressed bytes
         data = gzip.decompress(data)
+    if b"\0" in data:  # binary (SQLite, msgpack): its runs of text, as `strings` shows them; the bytes of a
+        # number between two letters are not a word boundary (CI once read "jo", a control byte and "m"
+        # of a SQLite file's integers as the display name "jo m")
+        data = b"\n".join(TEXT_RUN.findall(data))
     text = data.decode("utf-8", "replace")
     text = text.replace(get_plotlyjs(), " ")  # the library: the same in every page, checked once below
     return text + "\n" + unquote(text)  # CSV downloads are percent-encoded data: links
@@ -156,6 +162,17 @@ def test_the_scan_knows_what_to_look_for_and_finds_it(demo, tmp_path):
     planted = f"x\t{name.title()}\t{email.upper().replace('@', '%40')}\t{ref.upper()}\t{pc[:-3].lower()} {pc[-3:].lower()}."
     found = demo["scanner"].find(planted + "\n" + unquote(planted))
     assert {f"email {email}", f"name {name}", f"service_user_ref {ref}", f"postcode {pc}"} <= found
+    # in a binary file (a SQLite cache under the home): text is found, a number's bytes are no boundary
+    two_words = next(n for n in sorted(ids["names"]) if len(n.split()) == 2)
+    db = tmp_path / "cache.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE t (a INTEGER, b TEXT)")
+        con.execute("INSERT INTO t VALUES (?, ?)", (2**40 + 7, f"landing/zoom/{two_words.title()}.csv"))
+    assert f"name {two_words}" in demo["scanner"].find(file_text(db))
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(b"\0" + b"\x05".join(w.encode() for w in two_words.split()) + b"\0")
+    assert f"name {two_words}" in demo["scanner"].find(noise.read_bytes().decode())  # the bytes, read as text
+    assert f"name {two_words}" not in demo["scanner"].find(file_text(noise))
 
 
 def test_no_personal_data_in_any_table_or_view_of_the_warehouse(demo):
