@@ -22,8 +22,11 @@ from . import disclosure as dc
 from .kpis import (FUNNEL_STAGES, OKABE_ITO, PHYSICAL_SITES, SITES, headline_counts, kpi_label, ratios, sources,
                    previous_year, site_colour, site_label)
 
+# The charts' template, given when a chart is drawn (page._chart): set on each figure as it is built,
+# plotly validated and copied the whole template every time (~9 ms a figure, ~0.35 s of a 1x run).
+TEMPLATE = "plotly_white"
 LAYOUT = dict(
-    template="plotly_white",
+    template=None,
     font=dict(family="system-ui, -apple-system, 'Segoe UI', Arial, sans-serif", size=14, color="#1a1a1a"),
     title=dict(x=0, xanchor="left", font=dict(size=18)),
     margin=dict(l=60, r=30, t=70, b=60),

@@ -15,12 +15,14 @@ import csv
 import html
 import io
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Collection, Mapping
 from urllib.parse import quote
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from pipelines.lib import kpi_registry
@@ -381,10 +383,19 @@ def _banner(disclosure: bool) -> str:
             'for internal use only. Do not publish or share this page.</p>')
 
 
+@lru_cache(maxsize=None)
+def _template() -> dict:
+    """The charts' template as plotly writes it into a figure: validated once, not once a figure."""
+    return go.Figure(layout=dict(template=fg.TEMPLATE)).to_dict()["layout"]["template"]
+
+
 def _chart(div_id: str, fig: go.Figure, table_html: str, extra: str = "") -> str:
     """A chart, its title as caption, and the data behind it as a plain table."""
     title = _e(_title(fig))
-    plot = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
+    spec = fig.to_dict()
+    spec["layout"]["template"] = _template()  # the figures are built without it (figures.TEMPLATE)
+    plot = pio.to_html(spec, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG,
+                       validate=False)
     return (f'<figure><div role="img" aria-label="{title}">{plot}</div>'
             f"<figcaption class=\"note\">{title}</figcaption>"
             f"<details><summary>Data table</summary>{table_html}</details>{extra}</figure>")

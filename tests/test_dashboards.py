@@ -602,3 +602,21 @@ def test_render_removes_temporary_files_of_killed_writes_but_not_a_live_write(tm
     os.utime(live, (hour_ago, hour_ago))
     assert remove_stale_temp_files(out) == [live]  # once untouched long enough, it goes too
 
+
+
+def test_every_chart_is_drawn_with_the_white_template(tmp_path, kpi_annual, monthly):
+    """The figures are built without a template (plotly copied it for each one) and every chart
+    is drawn with `plotly_white`, as plotly itself writes it into a figure."""
+    import json
+
+    import plotly.graph_objects as go
+
+    from dashboards import figures as fg
+
+    render_dashboard(kpi_annual, monthly, tmp_path)
+    page = (tmp_path / "2021-22.html").read_text(encoding="utf-8")
+    charts = page.count("Plotly.newPlot(")
+    white = json.dumps(go.Figure(layout=dict(template=fg.TEMPLATE)).to_dict()["layout"]["template"],
+                       separators=(",", ":"))
+    assert fg.LAYOUT["template"] is None and fg.TEMPLATE == "plotly_white"
+    assert charts >= 3 and page.count('"template":' + white) == charts
