@@ -25,8 +25,8 @@ class OutcomesResource(dg.ConfigurableResource):
     home: str = ""
     landing: str = ""
     engine: str = ""
-    # dbt in the run's process, kept warm between builds (pipelines/lib/dbt_in_process.py): set by
-    # `outcomes watch`, whose process runs build after build; else a dbt process per build
+    # dbt in the run's process (pipelines/lib/dbt_in_process.py): set by the `outcomes` commands
+    # (pipelines.runner); else (`dagster dev`, the daemon) a guarded dbt process per build
     dbt_in_process: bool = False
 
     @property

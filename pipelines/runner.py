@@ -55,8 +55,10 @@ def check_key(home: Home) -> None:
         raise UsageError(str(exc)) from None
 
 
-def definitions_for(home: Home, landing: Path, engine: str = "", dbt_in_process: bool = False):
-    """The definitions with this home and landing (the dbt manifest brought up to date first)."""
+def definitions_for(home: Home, landing: Path, engine: str = ""):
+    """The definitions with this home and landing (the dbt manifest brought up to date first);
+    dbt runs in this process (pipelines/lib/dbt_in_process.py): one build per `outcomes run`, one
+    per file under `outcomes watch`, and no dbt process starting for either."""
     from pipelines.assemble import build_definitions
     from pipelines.lib.dbt_project import prepare_manifest
     from pipelines.resources import OutcomesResource
@@ -65,7 +67,7 @@ def definitions_for(home: Home, landing: Path, engine: str = "", dbt_in_process:
 
     prepare_manifest()
     defs = build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine,
-                                              dbt_in_process=dbt_in_process))
+                                              dbt_in_process=True))
     memory.freeze()  # Dagster's modules and these definitions: out of every later collection's walk
     return defs
 
@@ -83,9 +85,10 @@ def run_pipeline(home: Home, landing: Path, asset_selection=None, tags=None, eng
     # An in-memory instance: the SQLite event log costs ~30 ms an event (~700 events a run). The
     # run's record is the manifest under <home>/runs (pipelines/audit/manifest.py); runs launched
     # by `dagster dev` or the daemon are recorded in the home's Dagster instance as usual.
-    # dbt's own event stream goes to stdout: keep it in the run log, not on the terminal.
+    # dbt's own event stream goes to stdout: keep it in the run log, not on the terminal (a line
+    # at a time: what a watcher of the log sees is what has run).
     with DagsterInstance.ephemeral() as instance, \
-            open(home.logs / "last-run.log", "w") as log, contextlib.redirect_stdout(log):
+            open(home.logs / "last-run.log", "w", buffering=1) as log, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, asset_selection=asset_selection, tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
@@ -225,15 +228,16 @@ def warm_up(home: Home, engine: str = "") -> None:
     import dagster_dbt  # noqa: F401
 
     from pipelines.lib import dbt_in_process
-    from pipelines.lib.dbt_project import base_args, build_args, project_fingerprint
+    from pipelines.lib.dbt_increments import CHANGED_FILES_TABLE
+    from pipelines.lib.dbt_project import base_args, home_build_args, project_fingerprint
     from pipelines.lib.engine import engine as resolve_engine
     from pipelines.quality.ge import context
 
     context()
     if resolve_engine(engine or None) == "duckdb":
         # a failure here is the first build's too, and reported there
-        dbt_in_process.parse([*build_args(warehouse=home.warehouse), *base_args(home.dbt_target),
-                              "--log-path", str(home.dbt_target)], project_fingerprint())
+        dbt_in_process.parse([*home_build_args(CHANGED_FILES_TABLE), *base_args(home.dbt_target),
+                              "--log-path", str(home.dbt_target)], project_fingerprint(), home.root)
 
 
 def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = "") -> int:
@@ -251,7 +255,7 @@ def watch(home: Home, landing: Path, interval: float, once: bool, engine: str = 
 
     check_landing(landing)
     outcomes = OutcomesResource(home=str(home.root), landing=str(landing.resolve()))
-    defs = definitions_for(home, landing, engine, dbt_in_process=True)
+    defs = definitions_for(home, landing, engine)
     cursor_file = home.root / "sensor-cursor.txt"
     if not cursor_file.exists() and (seed := seed_cursor(home, landing, engine)) is not None:
         # that run (in its own in-memory instance) built every asset: the sensor's selection

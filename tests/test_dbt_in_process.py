@@ -26,12 +26,12 @@ BUILD_TWICE = """
 import json, sys, time
 from pathlib import Path
 from pipelines.lib import dbt_in_process, warehouse
-from pipelines.lib.dbt_project import base_args, build_args, project_fingerprint
+from pipelines.lib.dbt_project import WAREHOUSE_IN_HOME, base_args, build_args, project_fingerprint
 home = Path(sys.argv[1])
-args = [*build_args(warehouse=home / "warehouse.duckdb"), *base_args(home / "dbt" / "target")]
+args = [*build_args(warehouse=WAREHOUSE_IN_HOME), *base_args(home / "dbt" / "target")]
 out = []
 for _ in range(2):
-    build = dbt_in_process.build(args, project_fingerprint())
+    build = dbt_in_process.build(args, project_fingerprint(), home)
     # DuckDB refuses a second configuration for a file still open in this process
     with warehouse.connect(home / "warehouse.duckdb") as con:
         visits = con.execute("SELECT count(*) FROM main.int_visits").fetchone()[0]

@@ -404,8 +404,9 @@ def test_raw_and_ledger_equal_an_uninterrupted_run(crashed):
 
 @pytest.mark.slow
 def test_no_dbt_outlives_a_killed_run(crashed):
-    """dbt runs as `outcomes-dbt` (pipelines/lib/dbt_guard.py): killed with the run's process, so it
-    cannot hold DuckDB's file lock without the warehouse lock."""
+    """`outcomes run` builds with dbt in its own process (pipelines/lib/dbt_in_process.py): killed
+    mid-build (two tables built, the run not finished), no dbt process exists to outlive it and
+    hold DuckDB's file lock without the warehouse lock. (dbt's own process, under `dagster dev`
+    and the daemon, dies with its parent: tests/test_dbt_guard.py.)"""
     mid_dbt = dict(crashed["kills"])["mid-dbt"]
-    assert mid_dbt["dbt_running"], "the kill missed dbt: nothing to outlive the run"
-    assert not mid_dbt["dbt_orphans"]
+    assert not mid_dbt["dbt_running"] and not mid_dbt["dbt_orphans"]

@@ -16,6 +16,7 @@ job starts) and creates no new key.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import os
@@ -136,17 +137,27 @@ def home_files(home: Path) -> list[Path]:
     return sorted(p for p in home.rglob("*") if p.is_file() and p.name not in skip and p.suffix != ".parquet")
 
 
+def sqlite_text(path: Path) -> str:
+    """Every value of every table of a SQLite file, as text (a blob by its runs of text)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = [r for t in tables for r in con.execute(f'SELECT * FROM "{t}"')]
+    return "\n".join("\t".join(b" ".join(TEXT_RUN.findall(v)).decode("utf-8", "replace") if isinstance(v, bytes)
+                               else "" if v is None else str(v) for v in r) for r in rows)
+
+
 def file_text(path: Path) -> str:
     from plotly.offline import get_plotlyjs
 
     data = path.read_bytes()
     if path.suffix == ".gz":  # e.g. a snapshot's run manifest: search what it holds, not its compressed bytes
         data = gzip.decompress(data)
-    if b"\0" in data:  # binary (SQLite, msgpack): its runs of text, as `strings` shows them; the bytes of a
-        # number between two letters are not a word boundary (CI once read "jo", a control byte and "m"
-        # of a SQLite file's integers as the display name "jo m")
-        data = b"\n".join(TEXT_RUN.findall(data))
-    text = data.decode("utf-8", "replace")
+    if data.startswith(b"SQLite format 3\0"):  # a SQLite cache: its values, as the warehouse's (its pages'
+        # integers are random bytes: CI twice read a run of them as a display name, "jo m", "jo n")
+        text = sqlite_text(path)
+    else:  # other binary (msgpack): its runs of text, as `strings` shows them; the bytes of a number
+        # between two letters are not a word boundary
+        text = (b"\n".join(TEXT_RUN.findall(data)) if b"\0" in data else data).decode("utf-8", "replace")
     text = text.replace(get_plotlyjs(), " ")  # the library: the same in every page, checked once below
     return text + "\n" + unquote(text)  # CSV downloads are percent-encoded data: links
 
@@ -169,6 +180,12 @@ def test_the_scan_knows_what_to_look_for_and_finds_it(demo, tmp_path):
         con.execute("CREATE TABLE t (a INTEGER, b TEXT)")
         con.execute("INSERT INTO t VALUES (?, ?)", (2**40 + 7, f"landing/zoom/{two_words.title()}.csv"))
     assert f"name {two_words}" in demo["scanner"].find(file_text(db))
+    spelled = tmp_path / "integers.sqlite"  # an integer whose stored bytes spell " jo b ": a number, not a name
+    with sqlite3.connect(spelled) as con:
+        con.execute("CREATE TABLE t (a INTEGER)")
+        con.execute("INSERT INTO t VALUES (?)", (int.from_bytes(b"\x01 jo b \x01", "big"),))
+    assert "name jo b" in demo["scanner"].find(b"\n".join(TEXT_RUN.findall(spelled.read_bytes())).decode())
+    assert "name jo b" not in demo["scanner"].find(file_text(spelled))
     noise = tmp_path / "noise.bin"
     noise.write_bytes(b"\0" + b"\x05".join(w.encode() for w in two_words.split()) + b"\0")
     assert f"name {two_words}" in demo["scanner"].find(noise.read_bytes().decode())  # the bytes, read as text

@@ -10,8 +10,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.lib import dbt_in_process, engine, lake, memory, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, WAREHOUSE_IN_HOME, base_args, build_args,
-                                       dbt_vars, home_build_args, project_fingerprint)
+from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_vars,
+                                       home_build_args, project_fingerprint)
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource, guarded
 
@@ -75,12 +75,10 @@ def build_dbt_models() -> AssetsDefinition:
                     lake.sync_all(con, lake.lake_root(home.root))
             context.log.info(plan.describe())
             # the warehouse goes to dbt as a var (the profile reads it), not through os.environ: on
-            # DuckDB relative to the home, where dbt's process runs (home_build_args), but for dbt
-            # in this process (`watch`), which runs in no particular folder
+            # DuckDB relative to the home, where dbt runs (home_build_args)
             in_process = outcomes.dbt_in_process and engine_name == "duckdb"
             if engine_name == "duckdb":
-                args = home_build_args(changed_files_var(plan), plan.full_refresh, raw_rows,
-                                       warehouse=home.warehouse if in_process else WAREHOUSE_IN_HOME)
+                args = home_build_args(changed_files_var(plan), plan.full_refresh, raw_rows)
             else:
                 args = build_args(changed_files=changed_files_var(plan, engine_name), full_refresh=plan.full_refresh,
                                   warehouse=home.warehouse, target=engine_name,
@@ -91,8 +89,8 @@ def build_dbt_models() -> AssetsDefinition:
             # the load's leftovers, before dbt's process builds beside this one (the load and the
             # validation collected their own garbage when they were large)
             memory.release(rows=0)
-            if in_process:  # `outcomes watch`: dbt kept warm
-                events = in_process_events(context, args, project, home.dbt_target)
+            if in_process:  # the `outcomes` commands: dbt in this process (no dbt process starting)
+                events = in_process_events(context, args, project, home)
             else:
                 events = guarded(dbt, cwd=home.root).cli(args, context=context, target_path=home.dbt_target).stream()
             yield from record_dbt_events(context, home, events, home.dbt_target)
@@ -104,7 +102,7 @@ def build_dbt_models() -> AssetsDefinition:
     return dbt_models
 
 
-def in_process_events(context: AssetExecutionContext, args: list[str], project: str, target_path):
+def in_process_events(context: AssetExecutionContext, args: list[str], project: str, home):
     """The build's Dagster events from dbt run in this process (pipelines/lib/dbt_in_process.py),
     converted by dagster-dbt as it converts the CLI's; a failed build fails the step, as the
     CLI's exit code does, after its events (the failing tests' results) are yielded."""
@@ -118,8 +116,9 @@ def in_process_events(context: AssetExecutionContext, args: list[str], project: 
     manifest, translator, dbt_project = params.manifest, params.dagster_dbt_translator, params.dbt_project
     indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
     # dbt.log beside the build's artifacts, where dagster-dbt has dbt's own process write it
+    target_path = home.dbt_target
     build = dbt_in_process.build([*cleaned, *params.selection_args, *indirect, *base_args(target_path),
-                                  "--log-path", str(target_path)], project)
+                                  "--log-path", str(target_path)], project, home.root)
     for raw in build.events:  # dagster-dbt makes Dagster events of the result events only
         event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
         yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,

@@ -24,9 +24,10 @@ dagster-dbt 0.29's sources):
   probe `dbt --version` (`_cli_version`, `check_output`) also runs in that thread.
 - The asset body runs in the thread that executes the step: the definitions use the
   in-process executor, which runs steps in the thread that executes the run (no thread per
-  step). That is the main thread of `outcomes run` (`execute_in_process`) and of
-  `dagster api execute_run` (a run launched by `dagster dev` or the daemon: `core_execute_run`
-  in the main thread; the cancellation and metrics threads start no step).
+  step). That is the main thread of `dagster api execute_run` (a run launched by `dagster dev`
+  or the daemon: `core_execute_run` in the main thread; the cancellation and metrics threads
+  start no step). The `outcomes` commands run dbt in their own process instead
+  (pipelines/lib/dbt_in_process.py): no dbt process to guard.
 - `dbt parse` and `dbt docs generate` run by `subprocess.run`, which waits in the calling thread.
 A caller that starts dbt from a short-lived worker thread would see dbt killed when that thread
 ends: run dbt there through `dbt` itself, not this guard.

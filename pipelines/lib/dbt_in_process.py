@@ -1,10 +1,13 @@
-"""dbt in this process, kept warm between builds: `outcomes watch`'s dbt (docs/orchestration.md).
+"""dbt in this process: the dbt of the `outcomes` commands (`run`, `demo`, `watch`; docs/orchestration.md).
 
-A dbt process per build pays ~2-3 s before its first node (an interpreter, dbt's imports, the
-adapter, loading the partial parse). `outcomes watch` builds once per file that lands, so it
-keeps dbt imported and its parsed manifest in memory and calls dbt's programmatic entry point
-(`dbtRunner`) with the same `dbt build` arguments a process would get; dagster-dbt turns its
-events into Dagster's as it does the CLI's JSON log lines (the same dictionaries).
+A dbt process per build pays ~2 s before its first node (an interpreter, dbt's imports, which
+the run's process has mostly paid already through dagster-dbt, the adapter, loading the partial
+parse). The commands call dbt's programmatic entry point (`dbtRunner`) with the same `dbt build`
+arguments a process would get, in the home as dbt's process runs (the profile names the
+warehouse relative to it: the vars `outcomes prepare` parsed with, so its partial parse serves);
+dagster-dbt turns its events into Dagster's as it does the CLI's JSON log lines (the same
+dictionaries). `outcomes watch` builds once per file that lands and keeps the parsed manifest
+in memory between builds.
 
 DuckDB only (Spark's session has its own start-up and runs in dbt's process). No dbt process is
 started, so none can outlive the run (what pipelines/lib/dbt_guard.py is for). DuckDB lets one
@@ -14,7 +17,10 @@ run's own connections (another configuration: refused while dbt's is open) can o
 """
 from __future__ import annotations
 
+import contextlib
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 _MANIFESTS: dict[str, object] = {}  # dbt project fingerprint -> dbt's parsed Manifest
 
@@ -40,15 +46,16 @@ def parse_args(build_args: list[str]) -> list[str]:
     return args
 
 
-def parse(args: list[str], project: str) -> BaseException | None:
-    """Parse the project for builds with these arguments, once per project fingerprint (`outcomes
-    watch` does it before the first file lands); the error, if dbt could not."""
+def parse(args: list[str], project: str, home: Path) -> BaseException | None:
+    """Parse the project for builds with these arguments, in the home, once per project
+    fingerprint (`outcomes watch` does it before the first file lands); the error, if dbt could not."""
     from dbt.cli.main import dbtRunner
 
     if project in _MANIFESTS:
         return None
     try:
-        parsed = dbtRunner().invoke(parse_args(args))
+        with in_home(home, args):
+            parsed = dbtRunner().invoke(parse_args(args))
     finally:
         close_duckdb()
     if not parsed.success:
@@ -58,22 +65,40 @@ def parse(args: list[str], project: str) -> BaseException | None:
     return None
 
 
-def build(args: list[str], project: str) -> Build:
-    """`dbt <args>` in this process; `project` = the dbt project's fingerprint (a changed project
-    is parsed again, once)."""
+def build(args: list[str], project: str, home: Path) -> Build:
+    """`dbt <args>` in this process, in the home; `project` = the dbt project's fingerprint (a
+    changed project is parsed again, once)."""
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
-    if (error := parse(args, project)) is not None:
+    if (error := parse(args, project, home)) is not None:
         return Build(False, exception=error)
     try:
         events: list[dict] = []
         # dbt.log as the CLI's (--log-format json): structured lines
-        result = dbtRunner(manifest=_MANIFESTS[project], callbacks=[lambda m: events.append(msg_to_dict(m))]).invoke(
-            [*args, "--log-format-file", "json"])
+        with in_home(home, args):
+            result = dbtRunner(manifest=_MANIFESTS[project],
+                               callbacks=[lambda m: events.append(msg_to_dict(m))]).invoke(
+                [*args, "--log-format-file", "json"])
         return Build(result.success, events, result.exception)
     finally:
         close_duckdb()
+
+
+@contextlib.contextmanager
+def in_home(home: Path, args: list[str]):
+    """dbt in the home's folder, as its process would run (the warehouse named relative to it),
+    with the partial parse `outcomes prepare` wrote in its target path when it has none yet (as
+    dagster-dbt copies it for its process). The run's own paths are absolute (`Home.resolve`);
+    one thread runs the steps (the in-process executor), so nothing else reads the folder meanwhile."""
+    from pipelines.lib.dbt_project import PARTIAL_PARSE_PATH
+
+    target = Path(args[args.index("--target-path") + 1])
+    if PARTIAL_PARSE_PATH.exists() and not (target / PARTIAL_PARSE_PATH.name).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PARTIAL_PARSE_PATH, target / PARTIAL_PARSE_PATH.name)
+    with contextlib.chdir(home):
+        yield
 
 
 def close_duckdb() -> None:

@@ -18,6 +18,7 @@ from pipelines.lib.dbt_guard import guard_executable, parent_pid_arg
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 FINGERPRINT_PATH = DBT_PROJECT_DIR / "target" / "manifest.fingerprint"
+PARTIAL_PARSE_PATH = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"  # every new home's first
 UNIT_TESTS = "resource_type:unit_test"
 AUDIT_TRAIL_TESTS = "tag:audit_trail"  # structural tests of the audit views (dbt_project.yml)
 NOT_IN_PIPELINE = f"{UNIT_TESTS} {AUDIT_TRAIL_TESTS}"  # run by the test suite instead (one argument: a union)
@@ -66,14 +67,13 @@ def dbt_memory_limit(raw_rows: int) -> str:
 WAREHOUSE_IN_HOME = Path("warehouse.duckdb")
 
 
-def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: int = 0,
-                    warehouse: Path = WAREHOUSE_IN_HOME) -> list[str]:
-    """`dbt build` on DuckDB as the pipeline runs it in the home (`--cwd`, pipelines/lib/dbt_guard.py).
-    Its vars and profile are the same in every home (up to the memory limit, which doubles with the
-    data) and the same as `prepare_manifest`'s parse, whose partial parse dagster-dbt copies into a
-    new home's target: a new home's first build skips the whole parse (~2.4 s). `warehouse`: the
-    file's absolute path for dbt run in a process that is not in the home (`watch`)."""
-    return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=warehouse,
+def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: int = 0) -> list[str]:
+    """`dbt build` on DuckDB as the pipeline runs it in the home (dbt's process: `--cwd`,
+    pipelines/lib/dbt_guard.py; dbt in the run's process: pipelines/lib/dbt_in_process.py). Its
+    vars and profile are the same in every home (up to the memory limit, which doubles with the
+    data) and the same as `prepare_manifest`'s parse, whose partial parse is copied into a new
+    home's target: a new home's first build skips the whole parse (~2.4 s)."""
+    return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=WAREHOUSE_IN_HOME,
                       target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)})
 
 
