@@ -29,6 +29,7 @@ from pipelines.lib import dbt_in_process, warehouse
 from pipelines.lib.dbt_project import WAREHOUSE_IN_HOME, base_args, build_args, project_fingerprint
 home = Path(sys.argv[1])
 args = [*build_args(warehouse=WAREHOUSE_IN_HOME), *base_args(home / "dbt" / "target")]
+assert dbt_in_process.parse(args, project_fingerprint(), home) is None  # as `watch` does before its first file
 out = []
 for _ in range(2):
     build = dbt_in_process.build(args, project_fingerprint(), home)

@@ -66,18 +66,21 @@ def parse(args: list[str], project: str, home: Path) -> BaseException | None:
 
 
 def build(args: list[str], project: str, home: Path) -> Build:
-    """`dbt <args>` in this process, in the home; `project` = the dbt project's fingerprint (a
-    changed project is parsed again, once)."""
+    """`dbt <args>` in this process, in the home; `project` = the dbt project's fingerprint. A
+    process that keeps a parsed manifest (`watch`, parsed by `parse` before its first file) builds
+    with it, parsed again once when the project changed; a process that builds once (`outcomes
+    run`) lets the build parse, as dbt's own process does (a separate parse would cost a second
+    invocation: its set-up and a second manifest.json, ~0.5 s)."""
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
-    if (error := parse(args, project, home)) is not None:
+    if _MANIFESTS and (error := parse(args, project, home)) is not None:
         return Build(False, exception=error)
     try:
         events: list[dict] = []
         # dbt.log as the CLI's (--log-format json): structured lines
         with in_home(home, args):
-            result = dbtRunner(manifest=_MANIFESTS[project],
+            result = dbtRunner(manifest=_MANIFESTS.get(project),
                                callbacks=[lambda m: events.append(msg_to_dict(m))]).invoke(
                 [*args, "--log-format-file", "json"])
         return Build(result.success, events, result.exception)
