@@ -259,20 +259,21 @@ def test_a_lost_raw_row_breaks_row_conservation_and_stops_publication(lost_row):
 
 
 @pytest.fixture(scope="module")
-def missing_key(base, tmp_path_factory) -> Run:
-    landing, home = scenario(base, tmp_path_factory, "missing_key")
-    # a key lost in a file this build takes in (not yet built from: an incremental build's row
-    # tests look at the rows of the files it takes in, dbt_project/macros/tests/tested_rows.sql)
-    write_sql(home, "UPDATE raw.pathway_contacts SET contact_id = NULL WHERE contact_id = 'C2'; "
+def missing_date(base, tmp_path_factory) -> Run:
+    landing, home = scenario(base, tmp_path_factory, "missing_date")
+    # a contact's date lost in a file this build takes in (not yet built from: an incremental
+    # build's row tests look at the rows of the files it takes in, dbt_project/macros/tests/tested_rows.sql),
+    # after its raw suite validated the file: dbt's test of the contact's financial year sees it
+    write_sql(home, "UPDATE raw.pathway_contacts SET contact_date = NULL WHERE contact_id = 'C2'; "
                     "DELETE FROM ledger.dbt_built_files WHERE file_sha256 IN "
                     "(SELECT file_sha256 FROM raw.pathway_contacts)")
     return run(landing, home)
 
 
-def test_a_dbt_key_test_failure_stops_publication(missing_key):
-    assert_withheld(missing_key, "stg_pathway_contacts:not_null_stg_pathway_contacts_contact_id")
-    [c] = [c for c in last_run(missing_key.home)["checks"]
-           if c["check"] == "stg_pathway_contacts:not_null_stg_pathway_contacts_contact_id"]
+def test_a_dbt_test_failure_stops_publication(missing_date):
+    check = "int_pathway_contacts:not_null_int_pathway_contacts_financial_year"
+    assert_withheld(missing_date, check)
+    [c] = [c for c in last_run(missing_date.home)["checks"] if c["check"] == check]
     assert c["kind"] == "dbt" and c["blocking"] and c["failures"][0]["count"] == 1
 
 

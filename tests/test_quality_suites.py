@@ -6,7 +6,10 @@ pipelines/lib/warehouse.py), so a contract change that forgets a suite fails her
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from pipelines.lib import contracts as c
 from pipelines.lib import kpi_registry
@@ -187,3 +190,23 @@ def test_great_expectations_imports_where_main_has_no_file():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-2000:]
+
+
+STAGING_YAML = sorted((Path(__file__).parents[1] / "dbt_project" / "models" / "staging").glob("stg_*.yml"))
+
+
+def staging_column_tests() -> list[tuple[str, str, str]]:
+    """(model, column, test name) of every column test declared on a staging model."""
+    return [(m["name"], col["name"], test if isinstance(test, str) else next(iter(test)))
+            for path in STAGING_YAML for m in yaml.safe_load(path.read_text()).get("models", [])
+            for col in m.get("columns", []) for test in col.get("data_tests", []) + col.get("tests", [])]
+
+
+def test_staging_restates_no_rule_of_the_raw_suites():
+    """A staging model is its raw table renamed and cast, row for row: a not_null or accepted_values
+    on it would state a raw suite's rule a second time (ids present and the contract's code sets:
+    the tests above, severity error, the gate before dbt on every new file's rows), and cost a dbt
+    node in every build. What staging keeps: lineage, keys across models, unique per file."""
+    tests = staging_column_tests()
+    assert ("stg_zoom_meetings", "file_sha256", "unique") in tests  # the YAML is read: a kept test is seen
+    assert [t for t in tests if t[2] in ("not_null", "accepted_values")] == []
