@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from pipelines import runner
+from pipelines.lib import memory
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
 from pipelines.lib.kpi_table import read_kpis, render_kpis
@@ -105,6 +106,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    memory.fewer_collections()  # before the imports of any command
     args = parser().parse_args(argv)
     try:
         return args.func(args)
