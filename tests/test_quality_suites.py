@@ -192,14 +192,19 @@ def test_great_expectations_imports_where_main_has_no_file():
     assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-2000:]
 
 
-STAGING_YAML = sorted((Path(__file__).parents[1] / "dbt_project" / "models" / "staging").glob("stg_*.yml"))
+MODELS = Path(__file__).parents[1] / "dbt_project" / "models"
 
 
-def staging_column_tests() -> list[tuple[str, str, str]]:
-    """(model, column, test name) of every column test declared on a staging model."""
-    return [(m["name"], col["name"], test if isinstance(test, str) else next(iter(test)))
-            for path in STAGING_YAML for m in yaml.safe_load(path.read_text()).get("models", [])
-            for col in m.get("columns", []) for test in col.get("data_tests", []) + col.get("tests", [])]
+def column_tests(paths) -> list[tuple[str, str, str, dict]]:
+    """(model, column, test name, test config) of every column test declared in these YAML files."""
+    out = []
+    for path in paths:
+        for m in yaml.safe_load(path.read_text()).get("models", []):
+            for col in m.get("columns", []):
+                for test in (col.get("data_tests") or []) + (col.get("tests") or []):
+                    name = test if isinstance(test, str) else next(iter(test))
+                    out.append((m["name"], col["name"], name, {} if isinstance(test, str) else test[name] or {}))
+    return out
 
 
 def test_staging_restates_no_rule_of_the_raw_suites():
@@ -207,6 +212,19 @@ def test_staging_restates_no_rule_of_the_raw_suites():
     on it would state a raw suite's rule a second time (ids present and the contract's code sets:
     the tests above, severity error, the gate before dbt on every new file's rows), and cost a dbt
     node in every build. What staging keeps: lineage, keys across models, unique per file."""
-    tests = staging_column_tests()
+    tests = [t[:3] for t in column_tests(sorted((MODELS / "staging").glob("*.yml")))]
     assert ("stg_zoom_meetings", "file_sha256", "unique") in tests  # the YAML is read: a kept test is seen
     assert [t for t in tests if t[2] in ("not_null", "accepted_values")] == []
+
+
+def test_no_model_restates_a_contract_code_set():
+    """The contract's code sets are stated once, in the raw suites (checked against
+    pipelines/lib/contracts.py above): a model column that passes such a code through carries no
+    accepted_values of the same set. A set the model derives (a mart's sites with ZOOM and PHONE,
+    the live prescription statuses) is the model's own rule and stays."""
+    tests = column_tests(sorted(MODELS.rglob("*.yml")))
+    values = {(m, col): frozenset(map(str, (cfg.get("arguments") or cfg).get("values", [])))
+              for m, col, name, cfg in tests if name == "accepted_values"}
+    assert "ZOOM" in values[("mart_monthly_by_site", "site_code")]  # the YAML is read: a derived set is seen
+    contract = {frozenset(v) for v in CODE_SETS.values()}
+    assert sorted(key for key, v in values.items() if v in contract) == []
