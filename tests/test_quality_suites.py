@@ -192,6 +192,35 @@ def test_great_expectations_imports_where_main_has_no_file():
     assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-2000:]
 
 
+GE_AND_PYSPARK = """
+import importlib.util, sys
+spark = sys.argv[1] == "spark-first"
+if spark:
+    import pyspark
+from pipelines.quality import ge
+ge.context()
+loaded = "pyspark" in sys.modules
+import pyspark  # importable after GE, whichever came first
+print(loaded, pyspark.__name__)
+"""
+
+
+@pytest.mark.parametrize("order", ["ge-first", "spark-first"])
+def test_great_expectations_is_imported_without_pyspark_which_stays_importable(order):
+    """GE's import skips pyspark (the spark extra's, which pandas validation never uses: most of
+    GE's import time) unless Spark work loaded it first; either way pyspark imports after."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("the spark extra is not installed (make setup-spark)")
+    proc = subprocess.run([sys.executable, "-c", GE_AND_PYSPARK, order], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == [str(order == "spark-first"), "pyspark"]
+
+
 MODELS = Path(__file__).parents[1] / "dbt_project" / "models"
 
 
