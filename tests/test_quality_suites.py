@@ -205,6 +205,27 @@ print(loaded, pyspark.__name__)
 """
 
 
+GE_AND_SCIPY = """
+import sys
+from pipelines.quality import ge
+ge.context()
+lazy = type(sys.modules["scipy.stats"]).__name__
+from scipy import stats
+print(lazy, stats.norm.cdf(0.0), type(sys.modules["scipy.stats"]).__name__)
+"""
+
+
+def test_great_expectations_leaves_scipy_stats_unloaded_until_used():
+    """scipy.stats, which GE imports for expectations no suite uses, is loaded when first used."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", GE_AND_SCIPY], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["_LazyModule", "0.5", "module"]
+
+
 @pytest.mark.parametrize("order", ["ge-first", "spark-first"])
 def test_great_expectations_is_imported_without_pyspark_which_stays_importable(order):
     """GE's import skips pyspark (the spark extra's, which pandas validation never uses: most of
