@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.lib import dbt_in_process, engine, lake, memory, warehouse
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
+from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_vars,
                                        home_build_args, project_fingerprint)
@@ -86,8 +87,8 @@ def build_dbt_models() -> AssetsDefinition:
             # dbt is started and streamed to the end in this thread, as the guard needs
             # (pipelines/lib/dbt_guard.py); each dbt test's result is also recorded for the
             # quality report (pipelines.quality)
-            # the load's leftovers, before dbt's process builds beside this one (the load and the
-            # validation collected their own garbage when they were large)
+            # the load's leftovers, before dbt builds (in this process, or in its own beside it; the
+            # load and the validation collected their own garbage when they were large)
             memory.release(rows=0)
             if in_process:  # the `outcomes` commands: dbt in this process (no dbt process starting)
                 events = in_process_events(context, args, project, home)
@@ -102,7 +103,7 @@ def build_dbt_models() -> AssetsDefinition:
     return dbt_models
 
 
-def in_process_events(context: AssetExecutionContext, args: list[str], project: str, home):
+def in_process_events(context: AssetExecutionContext, args: list[str], project: str, home: Home):
     """The build's Dagster events from dbt run in this process (pipelines/lib/dbt_in_process.py),
     converted by dagster-dbt as it converts the CLI's; a failed build fails the step, as the
     CLI's exit code does, after its events (the failing tests' results) are yielded."""

@@ -69,8 +69,8 @@ def build(args: list[str], project: str, home: Path) -> Build:
     """`dbt <args>` in this process, in the home; `project` = the dbt project's fingerprint. A
     process that keeps a parsed manifest (`watch`, parsed by `parse` before its first file) builds
     with it, parsed again once when the project changed; a process that builds once (`outcomes
-    run`) lets the build parse, as dbt's own process does (a separate parse would cost a second
-    invocation: its set-up and a second manifest.json, ~0.5 s)."""
+    run`) lets the build parse, as dbt's own process does (a separate parse is a second
+    invocation: its set-up again, and a manifest.json written by each)."""
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
