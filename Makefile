@@ -28,8 +28,12 @@ $(VENV)/.installed: pyproject.toml
 # setup. Spark needs Java 17+: `make java` installs Debian's headless JDK when java is missing.
 setup-spark: $(VENV)/.installed-spark
 
+# pyspark is published as a source archive only: uv builds a wheel of it (~1.4 GB in uv's cache)
+# and kept a new build for every environment set up (42 of them, 59 GB, filled this machine's
+# shared disk and failed a CI run). Pruning drops the builds no longer reachable, not the newest.
 $(VENV)/.installed-spark: $(VENV)/.installed
 	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --only-binary dbt-core-experimental-parser -e '.[dev,spark]'
+	$(UV) cache prune --quiet
 	@command -v java >/dev/null || echo "setup-spark: no java on PATH: Spark needs Java 17+ (make java)" >&2
 	@touch $@
 
