@@ -6,6 +6,9 @@ pipelines/lib/warehouse.py), so a contract change that forgets a suite fails her
 """
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,18 +185,19 @@ def test_great_expectations_imports_where_main_has_no_file():
     """With the spark extra installed, GE imports pyspark.sql.connect, which calls sys.exit(0) in a
     process whose __main__ has no file (pytest-xdist workers, `python -c`): every GE check of an
     in-process run then failed. pipelines.quality.ge imports GE so that it does not."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    code = "from pipelines.quality import ge; ge.context(); print('imported')"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+    proc = fresh_python("from pipelines.quality import ge; ge.context(); print('imported')")
     assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-2000:]
 
 
+def fresh_python(code: str, *args: str) -> subprocess.CompletedProcess:
+    """`code` run by a new interpreter in the repository (`python -c`: its __main__ has no file,
+    as in a pytest-xdist worker): what a process imports, seen from its start."""
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+
+
 GE_AND_PYSPARK = """
-import importlib.util, sys
+import sys
 spark = sys.argv[1] == "spark-first"
 if spark:
     import pyspark
@@ -217,11 +221,7 @@ print(lazy, stats.norm.cdf(0.0), type(sys.modules["scipy.stats"]).__name__)
 
 def test_great_expectations_leaves_scipy_stats_unloaded_until_used():
     """scipy.stats, which GE imports for expectations no suite uses, is loaded when first used."""
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-c", GE_AND_SCIPY], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+    proc = fresh_python(GE_AND_SCIPY)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["_LazyModule", "0.5", "module"]
 
@@ -230,14 +230,9 @@ def test_great_expectations_leaves_scipy_stats_unloaded_until_used():
 def test_great_expectations_is_imported_without_pyspark_which_stays_importable(order):
     """GE's import skips pyspark (the spark extra's, which pandas validation never uses: most of
     GE's import time) unless Spark work loaded it first; either way pyspark imports after."""
-    import importlib.util
-    import subprocess
-    import sys
-
     if importlib.util.find_spec("pyspark") is None:
         pytest.skip("the spark extra is not installed (make setup-spark)")
-    proc = subprocess.run([sys.executable, "-c", GE_AND_PYSPARK, order], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+    proc = fresh_python(GE_AND_PYSPARK, order)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == [str(order == "spark-first"), "pyspark"]
 

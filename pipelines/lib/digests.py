@@ -13,7 +13,6 @@ only an optimisation, so a cache that cannot be read or written is ignored and r
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 import weakref
 from pathlib import Path
@@ -32,15 +31,15 @@ class _Rows(dict):
     """A cache's rows: path -> (stat key, digest) (a dict a weak reference can name)."""
 
 
-_LOADED: dict[Path, tuple[tuple | None, weakref.ref]] = {}
+_LOADED: dict[Path, tuple[StatKey | None, weakref.ref]] = {}
 
 
-def _file_stat(path: Path) -> tuple | None:
+def _file_stat(path: Path) -> StatKey | None:
+    """The cache file's stat key (as a landing file's), None when it is gone."""
     try:
-        st = os.stat(path)
+        return stat_key(path)
     except OSError:
         return None
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 class DigestCache:
