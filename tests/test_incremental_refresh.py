@@ -223,6 +223,23 @@ def test_an_incremental_build_tests_only_the_rows_it_changed(runs):
     assert "changed_keys" not in orphans and "dbt_changed_files" not in orphans
 
 
+def test_models_built_by_year_read_the_recorded_years_as_constants(runs):
+    """macros/incremental.sql: in_rebuilt_years. A node compiled after int_kpi_units' pre-hook
+    recorded this build's years names them in its SQL (DuckDB prunes the other years); int_kpi_units
+    itself, compiled before its pre-hook ran, reads them in SQL."""
+    _, home, full = runs
+    compiled = home / "dbt" / "target" / "compiled" / "outcomes" / "models"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        years = sorted(y for (y,) in con.execute("SELECT year_key FROM build_state.kpi_rebuilt_years").fetchall())
+    assert "-" in years and len(years) > 1 and "*" not in years
+    constants = "coalesce(financial_year, '~') in (" + ", ".join(f"'{y}'" for y in years) + ")"
+    for model in ("marts/kpi_annual.sql", "marts/mart_monthly_by_site.sql", "audit/audit_kpi_reconciliation.sql"):
+        sql = (compiled / model).read_text()
+        assert constants in sql and "kpi_rebuilt_years" not in sql, model
+    assert "kpi_rebuilt_years" in (compiled / "intermediate" / "int_kpi_units.sql").read_text()
+    assert "in ('" not in (full / "dbt" / "target" / "compiled" / "outcomes" / "models" / "marts" / "kpi_annual.sql").read_text()
+
+
 @pytest.fixture(scope="module")
 def one_source(runs, tmp_path_factory):
     """After the deliveries, one more kiosk export alone: `outcomes run` runs only what visits

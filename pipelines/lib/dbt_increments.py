@@ -53,7 +53,7 @@ class BuildPlan:
     full_refresh: bool
     reason: str
     changed_files: tuple[str, ...]  # the files an incremental build takes in (empty for a full build)
-    files: tuple[str, ...]  # every file in the ledger when the build was planned: built once it succeeds
+    files: tuple[str, ...]  # the files it takes in, built once it succeeds: a full build every file in the ledger
 
     def describe(self) -> str:
         if self.full_refresh:
@@ -64,8 +64,6 @@ class BuildPlan:
 def plan_build(con: duckdb.DuckDBPyConnection, project_fingerprint: str, dbt_vars: str,
                full_refresh: bool = False) -> BuildPlan:
     con.execute(STATE_DDL)
-    files = tuple(r[0] for r in con.execute(
-        "SELECT DISTINCT file_sha256 FROM ledger.files ORDER BY 1").fetchall())
     last = con.execute("SELECT project_fingerprint, dbt_vars FROM ledger.dbt_build").fetchall()
     pending = tuple(r[0] for r in con.execute(
         "SELECT DISTINCT file_sha256 FROM ledger.files WHERE file_sha256 NOT IN "
@@ -81,7 +79,11 @@ def plan_build(con: duckdb.DuckDBPyConnection, project_fingerprint: str, dbt_var
         reason = "the dbt vars (staff domains) changed since the last build"
     elif len(pending) > MAX_CHANGED_FILES:
         reason = f"{len(pending)} new files (more than {MAX_CHANGED_FILES})"
-    plan = BuildPlan(True, reason, (), files) if reason else BuildPlan(False, "", pending, files)
+    if reason:
+        every_file = tuple(r[0] for r in con.execute("SELECT DISTINCT file_sha256 FROM ledger.files ORDER BY 1").fetchall())
+        plan = BuildPlan(True, reason, (), every_file)
+    else:  # the ledger's other files are built already: an incremental build costs what is new, not the history
+        plan = BuildPlan(False, "", pending, pending)
     con.execute(f"DELETE FROM {CHANGED_FILES_TABLE}")
     con.execute(f"INSERT INTO {CHANGED_FILES_TABLE} SELECT unnest(?::VARCHAR[])", [list(plan.changed_files)])
     return plan
