@@ -218,6 +218,9 @@ def test_an_incremental_build_tests_only_the_rows_it_changed(runs):
         assert marker in compiled_test(home, model, test), test
         assert marker not in compiled_test(full, model, test), test
     assert compiled_test(home, "int_visits", "int_visits_one_row_per_delivered_id").count('"changed_keys"') == 2
+    # int_kpi_units' rebuilt units: its two parts read one after the other, not as one OR
+    units = compiled_test(home, "int_kpi_units", "int_kpi_units_rule_exactly_when_not_counted")
+    assert units.count('union all select * from "') == 1 and " or (unit_kind not in" not in units
     # a warning reports the data as it is: the orphans of every build, not only of the changed keys
     orphans = compiled_test(home, "int_social_prescriptions", "orphan_social_prescriptions")
     assert "changed_keys" not in orphans and "dbt_changed_files" not in orphans

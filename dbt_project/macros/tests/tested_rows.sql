@@ -8,6 +8,8 @@
       in its staging models' changed files (Zoom: the recomputed sessions; replace_keys: its
       recomputed_keys);
     - a model rebuilt by financial year (replace_years): the rebuilt years.
+    - int_kpi_units (replace_units): the rebuilt units, read as the union of rebuilt_unit_parts()
+      (no row is in both; an OR of them made DuckDB scan the whole table once per part).
 
     Only tests that judge each row, or each group of rows sharing a key or year, on its own are
     narrowed (row_tests below): every other row is as the last build left it, and passed its tests
@@ -23,12 +25,17 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- set changed = outcomes.tested_rows(relation) if target.type == 'duckdb' else '' -%}
-    {%- set conditions = [] -%}
-    {%- if where %}{% do conditions.append('(' ~ where ~ ')') %}{% endif -%}
-    {%- if changed %}{% do conditions.append('(' ~ changed ~ ')') %}{% endif -%}
-    {%- if conditions -%}
+    {%- set parts = [changed] if changed is string else changed -%}
+    {%- set selects = [] -%}
+    {%- for part in parts -%}
+        {%- set conditions = [] -%}
+        {%- if where %}{% do conditions.append('(' ~ where ~ ')') %}{% endif -%}
+        {%- if part %}{% do conditions.append('(' ~ part ~ ')') %}{% endif -%}
+        {%- if conditions %}{% do selects.append('select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')) %}{% endif -%}
+    {%- endfor -%}
+    {%- if selects -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+            ({{ selects | join(' union all ') }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}
@@ -57,7 +64,7 @@
     {%- elif config.incremental_strategy == 'replace_years' -%}
         {{ return(outcomes.in_rebuilt_years(relation=outcomes.node_relation(node.unique_id))) }}
     {%- elif config.incremental_strategy == 'replace_units' -%}
-        {{ return(outcomes.in_rebuilt_units()) }}
+        {{ return(outcomes.rebuilt_unit_parts()) }}
     {%- elif config.incremental_strategy == 'replace_keys' -%}
         {{ return(config.unique_key ~ ' in (' ~ outcomes.recomputed_keys(outcomes.node_relation(node.unique_id)) ~ ')') }}
     {%- elif config.unique_key is string -%}
