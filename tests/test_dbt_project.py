@@ -55,11 +55,10 @@ def test_dbt_unit_tests_pass(tmp_path):
     assert len(unit) >= 20 and all(r["status"] == "pass" for r in unit)
 
 
-def test_dbt_memory_limit_is_512mb_then_1gb_whatever_the_history(monkeypatch):
+def test_dbt_memory_limit_grows_with_the_raw_rows_in_powers_of_two(monkeypatch):
     monkeypatch.delenv(d.DBT_MEMORY_ENV, raising=False)
-    # 1x, 10x (7.4 M raw rows), just past 512 MB, 100x (81 M: completed at 1 GB, not at 512 MB), 1,000x
-    for rows, limit in ((733_000, "512MB"), (7_400_000, "512MB"), (9_800_000, "1024MB"), (81_000_000, "1024MB"),
-                        (810_000_000, "1024MB")):
+    # 1x, 10x (7.4 M raw rows), just past 512 MB, 100x (73 M: completed at 4 GB, not at 512 MB)
+    for rows, limit in ((733_000, "512MB"), (7_400_000, "512MB"), (9_800_000, "1024MB"), (73_000_000, "4096MB")):
         assert d.dbt_memory_limit(rows) == limit, rows
     monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
     assert d.dbt_memory_limit(10**9) == "3GB"

@@ -44,21 +44,22 @@ def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files
 
 DBT_MEMORY_ENV = "OUTCOMES_DBT_MEMORY_LIMIT"
 DBT_MEMORY_FLOOR = 512 * 2**20
-DBT_MEMORY_CEILING = 2**30
 BYTES_PER_RAW_ROW = 55
 
 
 def dbt_memory_limit(raw_rows: int) -> str:
     """DuckDB's memory limit in dbt (the var `dbt_memory_limit`, profiles.yml): OUTCOMES_DBT_MEMORY_LIMIT
-    when set, else 512 MB, 1 GB past ~10 M raw rows (BYTES_PER_RAW_ROW a raw row), never more.
-    512 MB keeps the process tree small to 10x (7.4 M raw rows); the 100x full build (81 M) ran out
-    of memory at 512 MB (`int_visits`' window over every version) and completes at 1 GB, spilling
-    the rest under the home (DuckDB 2.0's windows spill): more would only grow the process tree
-    with the history (8 GB at 100x before: a 10 GiB tree). Raw rows, not the warehouse file, which
-    also holds the models."""
+    when set, else the power of two at or above BYTES_PER_RAW_ROW a raw row, at least 512 MB and at
+    most half the machine's memory. 512 MB keeps the process tree small to 10x (7.4 M raw rows);
+    the 100x full build (73 M) ran out of memory at 512 MB (`int_visits`' window over every
+    version) and completed at 4 GB; at 1 GB one build completed and the next ran out (four models
+    at once, none of them spilling enough). Raw rows, not the warehouse file, which also holds the models.
+    Powers of two: the var, and so dbt's partial parse, changes only when the data doubles."""
     if os.environ.get(DBT_MEMORY_ENV):
         return os.environ[DBT_MEMORY_ENV]
-    limit = DBT_MEMORY_FLOOR if raw_rows * BYTES_PER_RAW_ROW <= DBT_MEMORY_FLOOR else DBT_MEMORY_CEILING
+    limit = DBT_MEMORY_FLOOR
+    while limit < raw_rows * BYTES_PER_RAW_ROW:
+        limit *= 2
     half_ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     return f"{min(limit, max(half_ram, DBT_MEMORY_FLOOR)) // 2**20}MB"
 
