@@ -9,7 +9,7 @@
       recomputed_keys);
     - a model rebuilt by financial year (replace_years): the rebuilt years.
     - int_kpi_units (replace_units): the rebuilt units, read as the union of rebuilt_unit_parts()
-      (no row is in both; an OR of them made DuckDB scan the whole table once per part).
+      (no row is in both; one OR of them made DuckDB scan the whole table).
 
     Only tests that judge each row, or each group of rows sharing a key or year, on its own are
     narrowed (row_tests below): every other row is as the last build left it, and passed its tests
