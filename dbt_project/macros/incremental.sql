@@ -204,7 +204,7 @@
     {%- endset -%}
     (coalesce({{ column }}, '~') in {{ years }} or '*' in {{ years }} or not exists {{ years }}
     {%- if register %}
-        or exists (select 1 from ledger.files where source in ('members', 'reference') and {{ in_changed_files() }})
+        or exists ({{ changed_register_files() }})
     {%- endif %})
     {%- elif '*' in recorded -%}
     true
@@ -225,11 +225,15 @@
     {%- if found.columns[0].values()[0] == 0 -%}{{ return(none) }}{%- endif -%}
     {%- set years = run_query("select year_key from " ~ table ~ " where invocation_id = '" ~ invocation_id ~ "'").columns[0].values() | list -%}
     {%- if years | length == 0 -%}{{ return(none) }}{%- endif -%}
-    {%- if register and run_query("select count(*) from ledger.files where source in ('members', 'reference') and "
-                                  ~ in_changed_files()).columns[0].values()[0] > 0 -%}
+    {%- if register and run_query("select count(*) from (" ~ changed_register_files() ~ ") as changed").columns[0].values()[0] > 0 -%}
         {{ return(['*']) }}
     {%- endif -%}
     {{ return(years | map('replace', "'", "''") | sort | list) }}
+{%- endmacro %}
+
+{#- The changed files of the members register and the deprivation lookups, as a select. -#}
+{% macro changed_register_files() -%}
+    select 1 from ledger.files where source in ('members', 'reference') and {{ in_changed_files() }}
 {%- endmacro %}
 
 {#- The models built by year from the members register and the deprivation lookups (a member's
