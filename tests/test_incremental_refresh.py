@@ -8,7 +8,8 @@ re-delivered with another outcome. The incremental run must give the figures wor
 below, touch only the keys in the new files, and leave every model exactly as a full rebuild of
 the same warehouse does.
 
-Pipeline runs in this file: 3 (history; the deliveries, incremental; a --full-refresh copy).
+Pipeline runs in this file: 7 (history; the deliveries, incremental; a --full-refresh copy; then one
+kiosk export, and then a register and lookup with a kiosk export, each incremental and on a --full-refresh copy).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ VISITS = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\
 CONTACTS = "contact_id,member_id,advisor_id,site_code,contact_date,mode,outcome,updated_at\n"
 PRESCRIPTIONS = "prescription_id,contact_id,category,referred_to,created_date,status,updated_at\n"
 CALLS = "call_id,service_user_ref,call_started_at,staff_id,direction,outcome,duration_seconds\n"
+MEMBERS = "member_id,registered_on,postcode,year_of_birth,referral_source\n"
+IMD = "LSOA code (2011),Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)\n"
 
 
 def d(text: str) -> str:
@@ -69,6 +72,16 @@ def history(landing):
     # Pat joins a 2020/21 session too; that file is never delivered again.
     write_export(landing / "zoom" / "participants_82000000003.csv", zoom("820 0000 0003", "09/01/2020 10:00:00 AM", HOST, [
         ("Helen Host", HOST), ("Pat Parr", "pat@example.org"), ("Tom Tate", "tom@example.org")]))
+    # The register and its lookups: M1 in LSOA ..01 (decile 1), M3 in ..02 (decile 5), M6 with no
+    # postcode; M2, M4, M5, M9 are in no register.
+    write_export(landing / "members" / "members_20190601.csv", MEMBERS + d("""
+        M1,2019-01-01,l4 0th,,self
+        M3,2019-01-01,L20 1AA,,gp
+        M6,2019-01-01,,,
+    """))
+    write_export(landing / "reference" / "postcode_lsoa.csv",
+                 "pcds,lsoa11cd\nL4 0TH,E01000001\nL20 1AA,E01000002\nL30 5QQ,E01000003\n")
+    write_export(landing / "reference" / "imd2019.csv", IMD + "E01000001,1\nE01000002,5\nE01000003,9\n")
 
 
 def deliveries(landing):
@@ -267,6 +280,54 @@ def test_a_run_with_one_source_new_runs_only_what_it_affects(one_source):
     assert tables(home) == tables(full)
     # the same --vars as the build before: dbt reused its partial parse (a whole parse is ~3 s)
     assert "Unable to do partial parsing" not in (home / "logs" / "last-run.log").read_text()
+
+
+def reach(home, year: str) -> dict[tuple[str, str], int]:
+    """mart_reach_by_deprivation of one year: (site, decile) -> members, the non-zero cells."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT site_code, imd_decile, members FROM main.mart_reach_by_deprivation "
+                           "WHERE financial_year = ? AND members > 0", [year]).fetchall()
+    return {(site, decile): n for site, decile, n in rows}
+
+
+@pytest.fixture(scope="module")
+def register(one_source, tmp_path_factory):
+    """Then a newer register export and a newer IMD lookup with a kiosk export of 2021/22:
+    int_kpi_units records 2021/22 alone, yet every year's reach by deprivation is rebuilt
+    (macros/incremental.sql: changed_register_files), 2019/20 too. (A register file with no
+    activity file rebuilds every year anyway: no years are recorded.) After one_source (its landing)."""
+    _, home, _ = one_source
+    before = reach(home, "2019/20"), kpis(home)
+    landing = home.parent / "landing"
+    # M3 moves to ..03; M6 gives L4 0TH (..01); M1, missing from the newer export, keeps its row.
+    write_export(landing / "members" / "members_20220301.csv", MEMBERS + d("""
+        M3,2019-01-01,L30 5QQ,,gp
+        M6,2019-01-01,L4 0TH,,
+    """))
+    # the newer lookup replaces the older: ..01 is decile 2 now
+    write_export(landing / "reference" / "imd2019_2024.csv", IMD + "E01000001,2\nE01000002,5\nE01000003,9\n")
+    write_export(landing / "visits" / "kiosk_2022-02-02.csv", VISITS + "V-F,WAL,2022-02-02 10:00,M9,member,cafe,ok\n")
+    proc = outcomes("run", "--landing", str(landing), "--home", str(home))
+    full = tmp_path_factory.mktemp("register") / "full"
+    shutil.copytree(home, full)
+    outcomes("run", "--landing", str(landing), "--home", str(full), "--full-refresh")
+    return before, proc.stdout, home, full
+
+
+def test_a_register_file_rebuilds_every_years_deciles(register):
+    (reach_before, kpis_before), stdout, home, full = register
+    assert "new files in: members, reference, visits; running what they affect" in stdout
+    # 2019/20's members reached: M1 (contact C-A), M3 (visit V-C at SOU), M5 (contact C-O, in no
+    # register), M6 (visit V-B at BOO). Before: M1 decile 1, M3 decile 5, M5 and M6 unknown.
+    assert reach_before == {("ALL", "1"): 1, ("ALL", "5"): 1, ("ALL", "unknown"): 2,
+                            ("SOU", "5"): 1, ("BOO", "unknown"): 1}
+    # After: M1 and M6 in ..01 = decile 2 (the newer lookup), M3 in ..03 = decile 9, M5 unknown.
+    assert reach(home, "2019/20") == {("ALL", "2"): 2, ("ALL", "9"): 1, ("ALL", "unknown"): 1,
+                                      ("SOU", "9"): 1, ("BOO", "2"): 1}
+    after = kpis(home)
+    assert after.pop(("2021/22", "visits")) == kpis_before.pop(("2021/22", "visits")) + 1 == 3  # V-F
+    assert after == kpis_before  # no activity figure rests on the register
+    assert tables(home) == tables(full)
 
 
 # --- the plan, on a ledger written by hand ----------------------------------------------------
