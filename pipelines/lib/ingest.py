@@ -171,7 +171,8 @@ def ingest_source(
             return plain_csv.zoom_plain(data, rel_path, p, ledger["loaded_at"], ledger) if plain_csv.zoom_enabled() else None
         layout = plain_csv.layout_of(source, rel_path)
         body = plain_csv.plain_body(data, layout) if layout else None
-        return None if body is None else (layout, plain_csv.PlainFile(ledger, body, rel_path, data))
+        per_file = plain_csv.per_file_values(source, rel_path, ledger["loaded_at"]) if body is not None else None
+        return None if per_file is None else (layout, plain_csv.PlainFile(ledger, body, rel_path, data, per_file=per_file))
 
     digests = digests or DigestCache()
     for f in files if files is not None else discover(landing, (source,)):

@@ -14,7 +14,9 @@ pseudonym in raw.postcode_lsoa and writes the LSOA and the final status:
 The lookup in force is the postcode_lsoa file loaded last (ties by path): "a newer lookup
 replaces the older one" (docs/decisions.md). Every register row records the lookup file it was
 resolved with (postcode_lookup_sha256), so when a newer lookup arrives the rows resolved with an
-older one are resolved again, and every figure by decile follows.
+older one are resolved again, and every figure by decile follows. A plain register file's keys
+are computed by DuckDB (pipelines.lib.plain_csv: the same HMAC as Python's), the other lines' by
+the Python parser.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import pandas as pd
 
+from pipelines.lib import plain_csv
 from pipelines.lib.parsers import Quarantine, parse_file
 from pipelines.lib.pseudonym import Pseudonymiser
 
@@ -57,26 +60,21 @@ def resolve_members(con: duckdb.DuckDBPyConnection, landing: Path, p: Pseudonymi
     summary = ResolveSummary(lookup_in_force(con))
     lookup = summary.lookup_sha256
     stale = con.execute(
-        f"""SELECT DISTINCT file_path, file_sha256 FROM raw.members
+        f"""SELECT DISTINCT file_path, file_sha256, loaded_at FROM raw.members
             WHERE postcode_status IN {LOOKUP_DEPENDENT}
               AND (postcode_status = 'unresolved' OR postcode_lookup_sha256 IS DISTINCT FROM $lookup)
             ORDER BY 1, 2""", {"lookup": lookup}).fetchall()
-    for rel, sha in stale:
+    for rel, sha, loaded_at in stale:
         path = landing / rel
         try:
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() != sha:
                 raise FileNotFoundError(rel)
-            parsed = parse_file("members", data, PurePosixPath(rel), p)
+            postcode_keys(con, data, PurePosixPath(rel), sha, loaded_at, p)
         except (OSError, Quarantine):
             # the evidence is gone or changed: its rows keep their last resolution
             summary.files_unreadable.append(rel)
             continue
-        keys = pd.DataFrame.from_records(
-            [(r["line_number"], r["postcode_key"]) for r in parsed.tables["members"] if r["postcode_key"]],
-            columns=["line_number", "postcode_key"])
-        keys["line_number"] = keys["line_number"].astype("int32")
-        con.register("_postcode_keys", keys)
         try:
             con.execute("BEGIN TRANSACTION")
             con.execute(
@@ -102,7 +100,37 @@ def resolve_members(con: duckdb.DuckDBPyConnection, landing: Path, p: Pseudonymi
             con.execute("ROLLBACK")
             raise
         finally:
-            con.unregister("_postcode_keys")
+            con.execute("DROP TABLE _postcode_keys")
         summary.files_resolved += 1
         summary.rows_resolved += n
     return summary
+
+
+def postcode_keys(con: duckdb.DuckDBPyConnection, data: bytes, rel: PurePosixPath, sha: str, loaded_at,
+                  p: Pseudonymiser) -> None:
+    """The temporary table _postcode_keys (line_number, postcode_key) of the register file's rows
+    with a full postcode: a plain file's computed by DuckDB, its other lines (and a file that is
+    not plain) by the Python parser. Raises Quarantine for a file the parser refuses."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _postcode_keys (line_number INTEGER, postcode_key VARCHAR)")
+    layout = plain_csv.LAYOUTS["members"]
+    body = plain_csv.plain_body(data, layout) if plain_csv.enabled() else None
+    per_file = plain_csv.per_file_values("members", rel, loaded_at) if body is not None else None
+    if per_file is not None:
+        ledger = {"file_path": str(rel), "file_sha256": sha, "loaded_at": loaded_at}
+        name, _, others = plain_csv.stage(con, layout, [plain_csv.PlainFile(ledger, body, rel, data, per_file=per_file)], p)
+        con.execute(f"INSERT INTO _postcode_keys SELECT line_number, postcode_key FROM {name} "
+                    "WHERE ok AND postcode_key IS NOT NULL")
+        con.execute(f"DROP TABLE {name}")
+        rest = others.get(str(rel))
+        data = plain_csv.with_only((",".join(layout.header),), rest) if rest else None
+    if data is None:
+        return
+    parsed = parse_file("members", data, rel, p)
+    keys = pd.DataFrame.from_records(
+        [(r["line_number"], r["postcode_key"]) for r in parsed.tables["members"] if r["postcode_key"]],
+        columns=["line_number", "postcode_key"])
+    con.register("_python_keys", keys)
+    try:
+        con.execute("INSERT INTO _postcode_keys SELECT line_number, postcode_key FROM _python_keys")
+    finally:
+        con.unregister("_python_keys")

@@ -12,6 +12,8 @@ pseudonymised in SQL with the home's key (pseudonym.sql_pseudonym, the same HMAC
 as are Zoom participants' e-mails and display names: only pseudonyms reach raw.*.
 A Zoom report's head (its meeting: lines 1-4) is parsed by the Python parser, its participants
 here (zoom_plain). Prescriptions quote their free text (`referred_to`): not plain, Python's.
+A register export's postcodes are normalised and keyed here too (postcode_key: read by
+pipelines.lib.members to resolve the LSOA, never inserted); its export date comes from its name.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.lib import contracts as c
-from pipelines.lib.parsers import LONDON, MAX_VALUE_CHARS, MIN_DATE, MAX_DATE, Quarantine, decode, parse_file
+from pipelines.lib.outcome_parsers import export_date_of
+from pipelines.lib.parsers import LONDON, MAX_VALUE_CHARS, MIN_DATE, MAX_DATE, LoadTime, Quarantine, decode, parse_file
 from pipelines.lib.pseudonym import Pseudonymiser, sql_pseudonym
 
 ENABLED_ENV = "OUTCOMES_PLAIN_CSV"
@@ -73,6 +76,38 @@ def code(allowed, upper: bool = False):
 
 def member_id():
     return "nullif(upper({x}), '')", "({x} = '' OR regexp_full_match({x}, '[Mm][0-9]+'))"
+
+
+def required_member_id():
+    """The register's member_id: required (outcome_parsers.member_id)."""
+    return "upper({x})", "regexp_full_match({x}, '[Mm][0-9]+')"
+
+
+def optional_code(allowed):
+    return "CASE WHEN {x} <> '' THEN lower({x}) END", \
+        f"({{x}} = '' OR (regexp_full_match({{x}}, '[A-Za-z_]+') AND lower({{x}}) IN {_in(allowed)}))"
+
+
+# outcome_parsers.normalise_postcode on plain values (ASCII letters and digits, single spaces
+# inside; other whitespace goes to Python): the spaces dropped, upper case; a full postcode is an
+# outward code and a 3-character inward code ([0-9][A-Z]{2}), which fixes where the space goes.
+POSTCODE = "upper(replace({x}, ' ', ''))"
+OUTWARD = "[A-Z]{1,2}[0-9][A-Z0-9]?"
+PLAIN_POSTCODE = "strlen({x}) <= 16 AND regexp_full_match({x}, '([A-Za-z0-9]([A-Za-z0-9 ]*[A-Za-z0-9])?)?')"
+
+
+def postcode_status():
+    """The pre-resolution status (outcome_parsers.PRE_STATUSES)."""
+    return (f"CASE WHEN {POSTCODE} = '' THEN 'empty' WHEN regexp_full_match({POSTCODE}, '{OUTWARD}[0-9][A-Z][A-Z]') "
+            f"THEN 'unresolved' WHEN regexp_full_match({POSTCODE}, '{OUTWARD}') THEN 'partial' ELSE 'unrecognised' END",
+            PLAIN_POSTCODE)
+
+
+def postcode_key():
+    """outcome_parsers.postcode_key of a full postcode (`L4 0TH`), else none."""
+    normalised = f"left({POSTCODE}, strlen({POSTCODE}) - 3) || ' ' || right({POSTCODE}, 3)"
+    return (f"CASE WHEN regexp_full_match({POSTCODE}, '{OUTWARD}[0-9][A-Z][A-Z]') THEN "
+            f"{sql_pseudonym('postcode', normalised)} END", PLAIN_POSTCODE)
 
 
 def free_text():
@@ -163,6 +198,7 @@ class Layout:
     per_file: dict[str, str] | None = None  # raw column -> SQL over the file's own values
     extra_fields: bool = False
     row_check: str = "true"  # over {Header Field} placeholders
+    staged_only: tuple[str, ...] = ()  # columns for the caller, not inserted (the register's postcode_key)
 
 
 LAYOUTS = {
@@ -182,6 +218,18 @@ LAYOUTS = {
         "call_id": identifier(), "service_user_pseudonym": pseudonym("service_user"),
         "call_started_at_utc": instant_with_offset(), "staff_id": optional_identifier(),
         "direction": code(c.CALL_DIRECTIONS), "outcome": code(c.CALL_OUTCOMES), "duration_seconds": whole_number()}),
+    # the register: registered_on not after the export date, year_of_birth (checked, never
+    # stored) four digits from 1900 to the export year or empty (outcome_parsers.parse_members)
+    "members": Layout("members", c.MEMBERS_HEADER, {
+        "member_id": required_member_id(), "registered_on": iso_date(), "postcode_status": postcode_status(),
+        "postcode_key": postcode_key(), "referral_source": optional_code(c.REFERRAL_SOURCES)},
+        reads={"member_id": "member_id", "registered_on": "registered_on", "postcode_status": "postcode",
+               "postcode_key": "postcode", "referral_source": "referral_source"},
+        per_file={"export_date": "export_date::DATE"},
+        row_check=("try_strptime({registered_on}, '%Y-%m-%d')::DATE <= export_date::DATE AND ({year_of_birth} = '' OR "
+                   "(regexp_full_match({year_of_birth}, '[0-9]{4}') AND "
+                   "TRY_CAST({year_of_birth} AS INTEGER) BETWEEN 1900 AND year(export_date::DATE)))"),
+        staged_only=("postcode_key",)),
 }
 ZOOM_PARTICIPANTS = {"email_pseudonym": email_pseudonym(), "email_domain": email_domain(),
                      "name_pseudonym": display_name_pseudonym()}
@@ -207,13 +255,24 @@ ZOOM_LAYOUTS = {
 
 def layout_of(source: str, path: PurePosixPath) -> Layout | None:
     """The layout of a file without a block structure; Zoom's: zoom_plain."""
-    if source in ("visits", "wellbeing_calls"):
+    if source in ("visits", "wellbeing_calls", "members"):
         return LAYOUTS[source]
     if source == "pathways":
         name = path.name.lower()
         return LAYOUTS["contacts"] if name.startswith("contacts") else \
             LAYOUTS["prescriptions"] if name.startswith("prescriptions") else None
     return None
+
+
+def per_file_values(source: str, rel_path: PurePosixPath, loaded_at: datetime) -> dict | None:
+    """The layout's per-file values from the file's name (a register's export date), or None when
+    the Python parser must judge the file (a name it quarantines)."""
+    if source != "members":
+        return {}
+    try:
+        return {"export_date": export_date_of(rel_path, LoadTime(loaded_at))}
+    except Quarantine:
+        return None
 
 
 def plain_text(data: bytes) -> str | None:
@@ -358,4 +417,5 @@ def london(utc: datetime) -> datetime:
 
 
 def insert_staged(con: duckdb.DuckDBPyConnection, layout: Layout, name: str) -> None:
-    con.execute(f"INSERT INTO raw.{layout.table} BY NAME SELECT * EXCLUDE (ok, line) FROM {name} WHERE ok")
+    dropped = ", ".join(("ok", "line", *layout.staged_only))
+    con.execute(f"INSERT INTO raw.{layout.table} BY NAME SELECT * EXCLUDE ({dropped}) FROM {name} WHERE ok")
