@@ -259,6 +259,28 @@ def test_only_the_rows_of_new_files_are_validated(wh):
     assert "1 row from 1 new file validated" in run.data
 
 
+def test_a_large_file_is_validated_in_line_ranges_with_the_same_result(wh, tmp_path, monkeypatch):
+    """pipelines.quality.validation: a file of more than CHUNK_ROWS rows is read a range of lines
+    at a time (a register export holds the whole register) when every expectation judges a row
+    alone or uniqueness over the file and line: the failures are those of the whole file at once."""
+    assert SUITES["raw_members"].splits_by_line and not SUITES["raw_zoom_meetings"].splits_by_line
+    # a bad code on line 2, a bad date on line 3, and line 3 twice (one row per file and line)
+    sql(wh, "UPDATE raw.members SET referral_source = 'carrier_pigeon' WHERE line_number = 2")
+    sql(wh, "UPDATE raw.members SET registered_on = NULL WHERE line_number = 3")
+    sql(wh, "INSERT INTO raw.members SELECT * FROM raw.members WHERE line_number = 3")
+    whole = validate(wh, "raw_members", home=tmp_path / "whole")
+    frames = []
+    read = validation._read
+    monkeypatch.setattr(validation, "_read", lambda *a: frames.append(read(*a)) or frames[-1])
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 1)
+    ranged = validate(wh, "raw_members", home=tmp_path / "ranged")
+    assert [len(f) for f in frames] == [0, 0, 1, 2]  # lines 0, 1, 2, 3 (twice): one line a frame
+    assert (ranged.rows_validated, ranged.files_validated) == (whole.rows_validated, whole.files_validated) == (3, 1)
+    def by_rule(run):
+        return sorted(run.failures, key=lambda f: f["what"])
+    assert len(whole.errors) == 3 and by_rule(ranged) == by_rule(whole)
+
+
 def test_a_rebuilt_warehouse_and_an_edited_suite_are_validated_again(wh, tmp_path):
     assert validate(wh, "raw_wellbeing_calls").rows_validated == 2
     sql(wh, "UPDATE ledger.files SET run_id = 'rebuilt'")  # every file loaded again by another run

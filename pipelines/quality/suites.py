@@ -40,6 +40,13 @@ DUCKDB_DTYPES: dict[str, tuple[str, str]] = {
     "DATE": ("period[D]", "Period"),
 }
 
+# Expectations that judge each row alone (or the frame's column list): the same on any split of the rows.
+ROW_EXPECTATIONS = frozenset({
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_null", "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set", "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex", "expect_column_values_to_be_between", "expect_column_values_to_be_of_type",
+    "expect_column_pair_values_a_to_be_greater_than_b", "expect_table_columns_to_match_ordered_list"})
+
 SEVERITIES = ("error", "warn")
 SCOPES = ("new_files", "whole_table")
 
@@ -82,13 +89,26 @@ class Suite:
         """The suite as Great Expectations reads it."""
         return {"name": self.name, "expectations": [dict(e) for e in self.expectations], "meta": dict(self.meta)}
 
-    def batch_sql(self) -> str:
+    def batch_sql(self, lines: bool = False) -> str:
         """The SELECT that builds the validated frame; for new_files, rows of the files in the
-        list parameter $files."""
+        list parameter $files, or (`lines`) of one file's lines $lo <= line_number < $hi."""
         if self.scope == "whole_table":
             return self.query
         derived = "".join(f", {sql} AS {name}" for name, sql in self.derived_columns.items())
-        return f"SELECT *{derived} FROM {self.table} WHERE file_sha256 IN (SELECT unnest($files::VARCHAR[]))"
+        where = ("file_sha256 = $file AND line_number >= $lo AND line_number < $hi" if lines
+                 else "file_sha256 IN (SELECT unnest($files::VARCHAR[]))")
+        return f"SELECT *{derived} FROM {self.table} WHERE {where}"
+
+    @property
+    def splits_by_line(self) -> bool:
+        """Whether a large file may be validated in line ranges, one frame at a time, with the same
+        result: every expectation judges a row alone (or the frame's columns), except uniqueness
+        over the file and line, whose duplicates always share a range."""
+        def per_row(e: dict) -> bool:
+            if e["type"] == "expect_compound_columns_to_be_unique":
+                return {"file_sha256", "line_number"} <= set(e["kwargs"].get("column_list") or ())
+            return e["type"] in ROW_EXPECTATIONS
+        return all(per_row(e) for e in self.expectations)
 
 
 @lru_cache(maxsize=None)
