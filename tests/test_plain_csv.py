@@ -89,7 +89,8 @@ TRICKY = {
     "ref": ["DEMO0012001", "", " DEMO1", "DEMO1 ", "é1", "1é", "Jo Bloggs", "x" * 4097, "x" * 4096, "a\u00a0",
             "tab\tinside", "=1", "'quoted'", "ok)", "日本"],
     "number": ["0", "007", "123456789", "1234567890", "-1", "1.5", "", " 5", "٣", "1e3"],
-    "text": ["Example Food Pantry", "", " padded", "café (demo).", "x" * 4097, "a\u00a0", "tab\tinside", "ok)"],
+    "text": ["Example Food Pantry", "", " padded", "café (demo).", "x" * 4097, "a\u00a0", "tab\tinside", "ok)",
+             '"Citizens Advice, Bootle"', '"He said ""hi"""', '"plain quoted"', 'a"b', '"x" y', '" padded "', '""'],
     "postcode": ["L4 0TH", "l40th", "L4  0TH", " L4 0TH", "L4 0TH ", "L4", "l4", "", "SW1A 1AA", "sw1a1aa", "L4 0T",
                  "L4\u00a00TH", "L4\t0TH", "ZZ99 9ZZ", "LL4 0TH", "L44 0TH", "L4A 0TH", "4L 0TH", "L4 0TH X", "x" * 20,
                  "Ｌ4 0TH", "L1 8JQ", "L 4 0 T H", "EC1A1BB"],
@@ -170,14 +171,35 @@ def test_a_plain_file_with_one_bad_row_loads_the_rest_in_duckdb(tmp_path):
     assert alone == [",".join(c.VISITS_HEADER), "", "V2,XXX,2021-04-01 09:06,,guest,cafe,ok"]
 
 
+def test_a_line_with_quoted_fields_goes_to_the_python_parser_and_the_rest_to_duckdb():
+    """A line of whole quoted fields is one record: the Python parser's, alone at its line number."""
+    layout = plain_csv.LAYOUTS["prescriptions"]
+    text = (",".join(c.PRESCRIPTIONS_HEADER) + "\nP1,C1,debt,Example Food Pantry,2021-04-01,made,2021-04-02T10:00:00Z\n"
+            'P2,C1,debt,"Citizens Advice, Bootle",2021-04-01,made,2021-04-02T10:00:00Z\n'
+            "P3,C1,debt,Mockford Job Club,2021-04-01,made,2021-04-02T10:00:00Z\n")
+    body = plain_csv.plain_body(text.encode(), layout)
+    ledger = {"file_path": "pathways/prescriptions_1.csv", "file_sha256": "0" * 64, "loaded_at": datetime(2021, 5, 1)}
+    _, counts, others = plain_csv.stage(duckdb.connect(), layout, [plain_csv.PlainFile(ledger, body, PurePosixPath("p.csv"), text.encode())])
+    assert counts == {ledger["file_path"]: 2}
+    assert others == {ledger["file_path"]: {3: 'P2,C1,debt,"Citizens Advice, Bootle",2021-04-01,made,2021-04-02T10:00:00Z'}}
+
+
 @pytest.mark.parametrize("text", [
-    "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\nV1,\"WAL\",2021-04-01 09:05,,guest,cafe,ok\n",
+    # a quoted field across lines, or a quote opening a field after unquoted text: lines are not records
+    ",".join(c.PRESCRIPTIONS_HEADER) + '\nP1,C1,debt,"Citizens Advice\nBootle",2021-04-01,made,2021-04-02T10:00:00Z\n',
+    ",".join(c.PRESCRIPTIONS_HEADER) + '\nP1,C1,debt,Cafe"s,"x\ny",2021-04-01,made,2021-04-02T10:00:00Z\n',
+])
+def test_a_file_whose_quotes_span_lines_goes_to_the_python_parser(text):
+    assert plain_csv.plain_body(text.encode(), plain_csv.LAYOUTS["prescriptions"]) is None
+
+
+@pytest.mark.parametrize("text", [
     "site_code,visit_id,signed_in_at,member_id,visitor_type,purpose,status\nWAL,V1,2021-04-01 09:05,,guest,cafe,ok\n",
     "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n",
     "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\rV1,WAL,2021-04-01 09:05,,guest,cafe,ok\r",
 ])
 def test_files_that_are_not_plain_go_to_the_python_parser(text):
-    """Quotes, another column order, no rows, old-Mac line ends: the Python parser's cases."""
+    """Another column order, no rows, old-Mac line ends: the Python parser's cases."""
     assert plain_csv.plain_body(text.encode(), plain_csv.LAYOUTS["visits"]) is None
 
 

@@ -1,17 +1,17 @@
 """Plain exports parsed in bulk by DuckDB instead of row by row in Python.
 
-Most exports are plain: UTF-8, no quotes, no blank lines, the contract's header exactly. For
-those, a field is just the text between commas and line N of the file is element N of its
-lines, so DuckDB can split, type and check a whole batch of files in one statement. Each
-column has a strict pattern that accepts a subset of what the Python parser accepts
-(pipelines.lib.parsers) and yields the same typed value; a file with any row outside the
-strict patterns is parsed by the Python parser, alone at its own line number (with_only), so
-rejections and their reasons have one implementation. Equivalence is tested on the demo exports and the bad-input corpus
-(tests/test_plain_csv.py). Personal fields (a wellbeing call's service_user_ref) are
+Most exports are plain: UTF-8, the contract's header exactly, and no record across lines. For
+those, line N of the file is element N of its lines and, on a line without quotes, a field is
+just the text between commas, so DuckDB can split, type and check a whole batch of files in
+one statement. Each column has a strict pattern that accepts a subset of what the Python parser
+accepts (pipelines.lib.parsers) and yields the same typed value; any other row (a line with
+quotes too: a prescription's `referred_to` with a comma) is parsed by the Python parser, alone
+at its own line number (with_only), so rejections and their reasons have one implementation.
+Equivalence is tested on the demo exports and the bad-input corpus (tests/test_plain_csv.py). Personal fields (a wellbeing call's service_user_ref) are
 pseudonymised in SQL with the home's key (pseudonym.sql_pseudonym, the same HMAC as Python's);
 as are Zoom participants' e-mails and display names: only pseudonyms reach raw.*.
 A Zoom report's head (its meeting: lines 1-4) is parsed by the Python parser, its participants
-here (zoom_plain). Prescriptions quote their free text (`referred_to`): not plain, Python's.
+here (zoom_plain).
 A register export's postcodes are normalised and keyed here too (postcode_key: read by
 pipelines.lib.members to resolve the LSOA, never inserted); its export date comes from its name.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
@@ -275,19 +276,25 @@ def per_file_values(source: str, rel_path: PurePosixPath, loaded_at: datetime) -
         return None
 
 
+# A line of whole CSV fields, some quoted (`"..."`, a quote inside doubled): Python's csv reads
+# it as one record, so a line holding quotes can be left to the Python parser alone (stage).
+QUOTED_LINE = re.compile(r'(?:[^,"]*|"(?:[^"]|"")*")(?:,(?:[^,"]*|"(?:[^"]|"")*"))*')
+
+
 def plain_text(data: bytes) -> str | None:
-    """The file's text with LF line ends, if it decodes and has no quote and no lone CR; None
-    sends it to the Python parser."""
+    """The file's text with LF line ends, if it decodes, has no lone CR, and every line with a
+    quote is whole quoted fields (QUOTED_LINE: no field spans lines, so each line is one record);
+    None sends it to the Python parser."""
     try:
         text = decode(data)
     except Quarantine:
-        return None
-    if '"' in text:
         return None
     if "\r" in text:
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             return None
+    if '"' in text and not all(QUOTED_LINE.fullmatch(line) for line in text.split("\n") if '"' in line):
+        return None
     return text
 
 
@@ -389,7 +396,7 @@ WITH lines AS (
 split AS (SELECT *, string_split(line, ',') AS f FROM lines, (SELECT ?::BLOB AS ipad, ?::BLOB AS opad))
 SELECT {values},
     file_path, line_number::INTEGER AS line_number, file_sha256, loaded_at,
-    ({shape}) AND {checks} AND coalesce({row_check}, false) AS ok,
+    ({shape}) AND {checks} AND coalesce({row_check}, false) AND NOT contains(line, '"') AS ok,
     CASE WHEN NOT ok THEN line END AS line
 FROM split""", list(pads))
     finally:
