@@ -17,7 +17,7 @@ VISITS = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\
 
 def test_parse_takes_the_project_profile_and_target_of_the_build_not_its_selection():
     build = ["build", "--target", "duckdb", "--exclude", "tag:x", "--vars", "{}", "--full-refresh", "--select",
-             "a b", "--indirect-selection", "empty", "--project-dir", "p", "--target-path", "t"]
+             "a b", "--indirect-selection", "empty", "--project-dir", "p", "--target-path", "t", "--threads", "1"]
     assert parse_args(build) == ["parse", "--target", "duckdb", "--vars", "{}", "--project-dir", "p", "--target-path", "t"]
 
 

@@ -34,12 +34,12 @@ class Build:
 
 def parse_args(build_args: list[str]) -> list[str]:
     """`dbt parse` with what a build's arguments say about the project, profile and target (what
-    the manifest depends on), without what only a build takes (selection, --full-refresh)."""
+    the manifest depends on), without what only a build takes (selection, --full-refresh, threads)."""
     args, skip = ["parse"], False
     for arg in build_args[1:]:
         if skip:
             skip = False
-        elif arg in ("--exclude", "--select", "-s", "--selector", "--indirect-selection"):
+        elif arg in ("--exclude", "--select", "-s", "--selector", "--indirect-selection", "--threads"):
             skip = True
         elif arg != "--full-refresh":
             args.append(arg)

@@ -64,6 +64,16 @@ def dbt_memory_limit(raw_rows: int) -> str:
     return f"{min(limit, max(half_ram, DBT_MEMORY_FLOOR)) // 2**20}MB"
 
 
+DBT_THREADS_ENV = "OUTCOMES_DBT_THREADS"
+
+
+def dbt_threads(raw_rows: int) -> int | None:
+    """dbt's threads for a build (None: the profile's 4): OUTCOMES_DBT_THREADS when set."""
+    if os.environ.get(DBT_THREADS_ENV):
+        return int(os.environ[DBT_THREADS_ENV])
+    return None
+
+
 # dbt runs in the home (the guard's --cwd) and names the warehouse relative to it: the same in every home
 WAREHOUSE_IN_HOME = Path("warehouse.duckdb")
 
@@ -74,8 +84,10 @@ def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: in
     vars and profile are the same in every home (up to the memory limit, which doubles with the
     data) and the same as `prepare_manifest`'s parse, whose partial parse is copied into a new
     home's target: a new home's first build skips the whole parse (~2.4 s)."""
+    threads = dbt_threads(raw_rows)
     return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=WAREHOUSE_IN_HOME,
-                      target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)})
+                      target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)}) \
+        + ([] if threads is None else ["--threads", str(threads)])
 
 
 def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | str | None = None,

@@ -7,9 +7,10 @@ one statement. Each column has a strict pattern that accepts a subset of what th
 accepts (pipelines.lib.parsers) and yields the same typed value; any other row (a line with
 quotes too: a prescription's `referred_to` with a comma) is parsed by the Python parser, alone
 at its own line number (with_only), so rejections and their reasons have one implementation.
-Equivalence is tested on the demo exports and the bad-input corpus (tests/test_plain_csv.py). Personal fields (a wellbeing call's service_user_ref) are
-pseudonymised in SQL with the home's key (pseudonym.sql_pseudonym, the same HMAC as Python's);
-as are Zoom participants' e-mails and display names: only pseudonyms reach raw.*.
+Equivalence is tested on the demo exports and the bad-input corpus (tests/test_plain_csv.py).
+Personal fields (a wellbeing call's service_user_ref) are pseudonymised in SQL with the home's
+key (pseudonym.sql_pseudonym, the same HMAC as Python's); as are Zoom participants' e-mails and
+display names: only pseudonyms reach raw.*.
 A Zoom report's head (its meeting: lines 1-4) is parsed by the Python parser, its participants
 here (zoom_plain).
 A register export's postcodes are normalised and keyed here too (postcode_key: read by
