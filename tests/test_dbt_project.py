@@ -55,6 +55,13 @@ def test_dbt_unit_tests_pass(tmp_path):
     assert len(unit) >= 20 and all(r["status"] == "pass" for r in unit)
 
 
+def test_dbt_threads_are_the_profiles_unless_set(monkeypatch):
+    monkeypatch.delenv(d.DBT_THREADS_ENV, raising=False)
+    assert "--threads" not in d.home_build_args("t")
+    monkeypatch.setenv(d.DBT_THREADS_ENV, "1")
+    assert d.home_build_args("t", full_refresh=True)[-2:] == ["--threads", "1"]
+
+
 def test_dbt_memory_limit_grows_with_the_raw_rows_in_powers_of_two(monkeypatch):
     monkeypatch.delenv(d.DBT_MEMORY_ENV, raising=False)
     # 1x, 10x (7.4 M raw rows), just past 512 MB, 100x (73 M: completed at 4 GB, not at 512 MB)
