@@ -43,7 +43,7 @@ def test_the_code_digest_changes_with_a_model(tmp_path):
 def test_settings_that_change_results_change_the_digest():
     base = {"OUTCOMES_HOME": "/a", "PATH": "/bin"}
     digest = run_inputs.settings_fingerprint(base)
-    assert run_inputs.settings_fingerprint({**base, "OUTCOMES_HOME": "/b", "OUTCOMES_LOCK_TIMEOUT": "9",
+    assert run_inputs.settings_fingerprint({**base, "OUTCOMES_HOME": "/b", "OUTCOMES_LOCK_TIMEOUT": "9", "OUTCOMES_DBT_THREADS": "1",
                                             "HOME": "/root"}) == digest
     assert run_inputs.settings_fingerprint({**base, "OUTCOMES_KPI_MOVEMENT_PCT": "10"}) != digest
     assert run_inputs.settings_fingerprint({**base, "OUTCOMES_DISCLOSURE_CONTROL": "0"}) != digest
