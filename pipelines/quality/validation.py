@@ -105,7 +105,7 @@ def merge_failures(failures: list[dict], limit: int) -> list[dict]:
 
 def _chunks(files: list[tuple[str, int]], max_rows: int, split: set[str] = frozenset()) -> list[list[str] | str]:
     """Files grouped into frames of at most `max_rows` rows (a larger file alone), except the
-    files in `split`, each of which is a chunk of its own, read in line ranges (_line_ranges)."""
+    files in `split`, each of which is a chunk of its own, read in line ranges (_frames)."""
     out, cur, n = [], [], 0
     for sha, rows in files:
         if sha in split:
@@ -167,7 +167,7 @@ def run_new_files(con, suite: Suite, home_root: Path, run_id: str, sample_rows: 
     new = [(k, sha, rows) for k, (sha, rows) in keys.items() if k not in validated]
     run = SuiteRun(suite=suite.name, scope=suite.scope, data="", files_validated_before=len(validated))
     found: list[dict] = []
-    # a register export holds the whole register (7 M rows at 100x): its lines in ranges
+    # a register export holds the whole register (3.7 M rows at 100x): its lines in ranges
     split = {sha for _, sha, rows in new if rows > CHUNK_ROWS} if suite.splits_by_line else set()
     files: set[str] = set()
     for chunk in _chunks([(sha, rows) for _, sha, rows in new], CHUNK_ROWS, split):
