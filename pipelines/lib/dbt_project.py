@@ -67,7 +67,7 @@ def dbt_memory_limit(raw_rows: int) -> str:
 DBT_THREADS_ENV = "OUTCOMES_DBT_THREADS"
 
 
-def dbt_threads(raw_rows: int) -> int | None:
+def dbt_threads() -> int | None:
     """dbt's threads for a build (None: the profile's 4): OUTCOMES_DBT_THREADS when set."""
     if os.environ.get(DBT_THREADS_ENV):
         return int(os.environ[DBT_THREADS_ENV])
@@ -84,7 +84,7 @@ def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: in
     vars and profile are the same in every home (up to the memory limit, which doubles with the
     data) and the same as `prepare_manifest`'s parse, whose partial parse is copied into a new
     home's target: a new home's first build skips the whole parse (~2.4 s)."""
-    threads = dbt_threads(raw_rows)
+    threads = dbt_threads()
     return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=WAREHOUSE_IN_HOME,
                       target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)}) \
         + ([] if threads is None else ["--threads", str(threads)])

@@ -169,10 +169,7 @@ def ingest_source(
         """The file's layout and body if DuckDB can parse it (pipelines.lib.plain_csv)."""
         if source == "zoom":
             return plain_csv.zoom_plain(data, rel_path, p, ledger["loaded_at"], ledger) if plain_csv.zoom_enabled() else None
-        layout = plain_csv.layout_of(source, rel_path)
-        body = plain_csv.plain_body(data, layout) if layout else None
-        per_file = plain_csv.per_file_values(source, rel_path, ledger["loaded_at"]) if body is not None else None
-        return None if per_file is None else (layout, plain_csv.PlainFile(ledger, body, rel_path, data, per_file=per_file))
+        return plain_csv.plain_file(source, rel_path, data, ledger)
 
     digests = digests or DigestCache()
     for f in files if files is not None else discover(landing, (source,)):

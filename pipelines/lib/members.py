@@ -112,12 +112,11 @@ def postcode_keys(con: duckdb.DuckDBPyConnection, data: bytes, rel: PurePosixPat
     with a full postcode: a plain file's computed by DuckDB, its other lines (and a file that is
     not plain) by the Python parser. Raises Quarantine for a file the parser refuses."""
     con.execute("CREATE OR REPLACE TEMP TABLE _postcode_keys (line_number INTEGER, postcode_key VARCHAR)")
-    layout = plain_csv.LAYOUTS["members"]
-    body = plain_csv.plain_body(data, layout) if plain_csv.enabled() else None
-    per_file = plain_csv.per_file_values("members", rel, loaded_at) if body is not None else None
-    if per_file is not None:
-        ledger = {"file_path": str(rel), "file_sha256": sha, "loaded_at": loaded_at}
-        name, _, others = plain_csv.stage(con, layout, [plain_csv.PlainFile(ledger, body, rel, data, per_file=per_file)], p)
+    ledger = {"file_path": str(rel), "file_sha256": sha, "loaded_at": loaded_at}
+    found = plain_csv.plain_file("members", rel, data, ledger) if plain_csv.enabled() else None
+    if found is not None:
+        layout, plain = found
+        name, _, others = plain_csv.stage(con, layout, [plain], p)
         con.execute(f"INSERT INTO _postcode_keys SELECT line_number, postcode_key FROM {name} "
                     "WHERE ok AND postcode_key IS NOT NULL")
         con.execute(f"DROP TABLE {name}")

@@ -277,6 +277,15 @@ def per_file_values(source: str, rel_path: PurePosixPath, loaded_at: datetime) -
         return None
 
 
+def plain_file(source: str, rel_path: PurePosixPath, data: bytes, ledger: dict) -> tuple[Layout, PlainFile] | None:
+    """The layout and PlainFile of a file without a block structure (Zoom's: zoom_plain) if DuckDB
+    can parse it, else None (the Python parser's)."""
+    layout = layout_of(source, rel_path)
+    body = plain_body(data, layout) if layout else None
+    per_file = per_file_values(source, rel_path, ledger["loaded_at"]) if body is not None else None
+    return None if per_file is None else (layout, PlainFile(ledger, body, rel_path, data, per_file=per_file))
+
+
 # A line of whole CSV fields, some quoted (`"..."`, a quote inside doubled): Python's csv reads
 # it as one record, so a line holding quotes can be left to the Python parser alone (stage).
 QUOTED_LINE = re.compile(r'(?:[^,"]*|"(?:[^"]|"")*")(?:,(?:[^,"]*|"(?:[^"]|"")*"))*')
