@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +47,31 @@ def kpis(home: Path) -> dict[tuple[str, str], float | None]:
 def run_and_kpis(landing: Path, home: Path) -> dict[tuple[str, str], float | None]:
     outcomes("run", "--landing", str(landing), "--home", str(home))
     return kpis(home)
+
+
+def demo_run(tmp_path_factory, scale: float = 0.05) -> tuple[Path, Path, str]:
+    """(landing, home, what the run printed): the demo landing zone at `scale` and a copy of the
+    home of one `outcomes run` on it.
+    The run is made once per test session and shared by the test files that start from it
+    (pytest-xdist's workers share the session's base folder; a lock lets one worker make it
+    while another waits); each caller gets its own copy of the home, which it may change. The
+    landing zone is the shared one: read it, never write to it."""
+    from pipelines.demo.generator import write_demo_landing
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = root / f"demo-run-{scale:g}"
+    with open(root / f"{shared.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "done").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            write_demo_landing(shared / "landing", scale=scale)
+            run = outcomes("run", "--landing", str(shared / "landing"), "--home", str(shared / "home"))
+            (shared / "stdout.txt").write_text(run.stdout)
+            (shared / "done").touch()
+    home = tmp_path_factory.mktemp("demo-home") / "home"
+    shutil.copytree(shared / "home", home)
+    return shared / "landing", home, (shared / "stdout.txt").read_text()
 
 
 def process_alive(pid: int) -> bool:

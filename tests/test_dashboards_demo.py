@@ -16,8 +16,7 @@ import duckdb
 import pytest
 from plotly.offline import get_plotlyjs
 
-from pipelines.demo.generator import write_demo_landing
-from tests.support import outcomes
+from tests.support import demo_run
 from tests.test_browser import assert_clean, assert_year_page, browser, open_page  # noqa: F401, F811 (fixture)
 
 pytestmark = pytest.mark.slow
@@ -87,10 +86,7 @@ def _library_hits(ids: dict[str, set[str]]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo-dashboards")
-    landing, home = root / "landing", root / "home"
-    write_demo_landing(landing, scale=0.05)
-    outcomes("run", "--landing", str(landing), "--home", str(home))
+    landing, home, _ = demo_run(tmp_path_factory)
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     kpi_annual = con.execute("SELECT * FROM main.kpi_annual ORDER BY financial_year, kpi").df()
     con.close()

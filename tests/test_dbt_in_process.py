@@ -28,6 +28,8 @@ from pathlib import Path
 from pipelines.lib import dbt_in_process, warehouse
 from pipelines.lib.dbt_project import WAREHOUSE_IN_HOME, base_args, build_args, project_fingerprint
 home = Path(sys.argv[1])
+# a build keeps its result events only: here also those a parse fires, to see whether one parsed
+dbt_in_process.KEPT_EVENTS |= {"StateCheckVarsHash", "PartialParsingEnabled", "UnableToPartialParse"}
 args = [*build_args(warehouse=WAREHOUSE_IN_HOME), *base_args(home / "dbt" / "target")]
 assert dbt_in_process.parse(args, project_fingerprint(), home) is None  # as `watch` does before its first file
 out = []

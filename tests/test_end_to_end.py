@@ -2,13 +2,16 @@
 import csv
 import io
 import json
+import re
 
 import duckdb
 import pytest
 
+from dashboards import disclosure as dc
 from pipelines.demo.generator import expected_kpis
 from pipelines.lib import kpi_registry
 from tests.support import REPO, kpis, outcomes
+from tests.test_browser import assert_year_page, browser, open_page  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -71,11 +74,38 @@ def test_a_new_home_takes_the_prepared_parse(demo_home):
     home's first build reuses that parse (no whole parse: ~2.4 s) and the warehouse it builds is
     the home's (the profile's relative path is resolved in the home, nowhere else)."""
     home, _ = demo_home
+    # dbt.log is written at info: a whole parse says so there ("Unable to do partial parsing because
+    # saved manifest not found. Starting full parse.")
     log = (home / "dbt" / "target" / "dbt.log").read_text()
-    assert "Nothing changed, skipping partial parsing" in log and "Unable to do partial parsing" not in log
+    assert '"name": "FoundStats"' in log and "Unable to do partial parsing" not in log
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM main.kpi_annual").fetchone()[0] > 0
     assert not (home / "dbt" / "warehouse.duckdb").exists() and not (REPO / "dbt_project" / "warehouse.duckdb").exists()
+
+
+def test_demo_year_page_in_a_browser_shows_who_we_reach_and_do_people_feel_better(browser, demo_home):  # noqa: F811
+    home, _ = demo_home
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        kpi_annual = con.execute("SELECT * FROM main.kpi_annual").df()
+        s = con.execute("SELECT members_decile_1_3, members_known_decile FROM main.mart_reach_summary "
+                        "WHERE financial_year = '2021/22' AND site_code = 'ALL'").fetchone()
+        w = con.execute("SELECT improved, paired_members FROM main.mart_wellbeing_change "
+                        "WHERE financial_year = '2021/22' AND measure = 'swemwbs'").fetchone()
+    r = open_page(browser, home / "dashboards" / "2021-22.html", screenshot="demo-2021-22.png")
+    assert_year_page(r, kpi_annual, "2021/22")
+    v = r.values
+    assert v["cards"]["visits"] == "11,020"  # the published figure, rounded: the demo's activity is unchanged
+    assert "fig-reach" in v["drawn"] and "fig-swemwbs-change" in v["drawn"]
+    assert "Who we reach" in v["text"] and "Do people feel better" in v["text"]
+    assert "No data yet" not in v["text"]
+    # the headline shares, from the rounded counts (disclosure control on)
+    share_1_3 = dc.safe_ratio(*s)
+    improved = dc.safe_ratio(*w)
+    assert f"{share_1_3:.0%} of members reached live in IMD deciles 1-3" in v["text"]
+    assert f"{improved:.0%} of paired members improved their SWEMWBS" in v["svg_titles"][v["figures"].index("fig-swemwbs-change")]
+    assert share_1_3 > 0.5  # Merseyside: most members in deciles 1-3
+    assert len(re.findall(r"\d+% \([\d,]+\)", v["svg_text"]["fig-reach"])) == 10  # a bar per decile: share (count)
+    assert "Anxiety yesterday" in v["text"]
 
 
 def test_second_run_adds_nothing(demo_home):

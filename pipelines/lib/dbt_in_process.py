@@ -89,7 +89,7 @@ def build(args: list[str], project: str, home: Path) -> Build:
         # dbt.log as the CLI's (--log-format json): structured lines
         with in_home(home, args):
             result = dbtRunner(manifest=_MANIFESTS.get(project), callbacks=[keep]).invoke(
-                [*args, "--log-format-file", "json", "--log-level-file", "info"])
+                [*args, "--log-format-file", "json"])
         return Build(result.success, events, result.exception)
     finally:
         close_duckdb()
