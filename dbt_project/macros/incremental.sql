@@ -219,6 +219,11 @@
     reads them in SQL. The table is written once a build, before any node that reads it. -#}
 {% macro recorded_rebuilt_years(register=false) -%}
     {%- if not execute or target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
+    {#- once recorded they do not change within the build: read once (a third of an incremental
+        build's queries were these look-ups, two or three for every node built or tested by year) -#}
+    {%- set cache = invocation_cache() -%}
+    {%- set key = 'rebuilt_years_register' if register else 'rebuilt_years' -%}
+    {%- if key in cache -%}{{ return(cache[key]) }}{%- endif -%}
     {%- set table = rebuilt_years_table() -%}
     {%- set found = run_query("select count(*) from duckdb_tables() where database_name = '" ~ table.database
                               ~ "' and schema_name = '" ~ table.schema ~ "' and table_name = '" ~ table.identifier ~ "'") -%}
@@ -226,9 +231,23 @@
     {%- set years = run_query("select year_key from " ~ table ~ " where invocation_id = '" ~ invocation_id ~ "'").columns[0].values() | list -%}
     {%- if years | length == 0 -%}{{ return(none) }}{%- endif -%}
     {%- if register and run_query("select count(*) from (" ~ changed_register_files() ~ ") as changed").columns[0].values()[0] > 0 -%}
-        {{ return(['*']) }}
+        {%- set years = ['*'] -%}
     {%- endif -%}
-    {{ return(years | map('replace', "'", "''") | sort | list) }}
+    {%- do cache.update({key: years | map('replace', "'", "''") | sort | list}) -%}
+    {{ return(cache[key]) }}
+{%- endmacro %}
+
+{#- A dictionary that lives as long as this dbt invocation (a build), for what is looked up once a
+    build: dbt gives every node's context the same `graph` (the manifest's, built when it is
+    parsed or loaded), which a process building many times (`outcomes watch`) keeps: hence the
+    invocation id, and a new dictionary for each build. -#}
+{% macro invocation_cache() -%}
+    {%- set caches = graph.setdefault('outcomes_invocation_cache', {}) -%}
+    {%- if invocation_id not in caches -%}
+        {%- do caches.clear() -%}
+        {%- do caches.update({invocation_id: {}}) -%}
+    {%- endif -%}
+    {{ return(caches[invocation_id]) }}
 {%- endmacro %}
 
 {#- The changed files of the members register and the deprivation lookups, as a select. -#}
