@@ -52,6 +52,7 @@ def run_and_kpis(landing: Path, home: Path) -> dict[tuple[str, str], float | Non
 def demo_run(tmp_path_factory, scale: float = 0.05) -> tuple[Path, Path, str]:
     """(landing, home, what the run printed): the demo landing zone at `scale` and a copy of the
     home of one `outcomes run` on it.
+
     The run is made once per test session and shared by the test files that start from it
     (pytest-xdist's workers share the session's base folder; a lock lets one worker make it
     while another waits); each caller gets its own copy of the home, which it may change. The

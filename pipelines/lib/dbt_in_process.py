@@ -80,12 +80,13 @@ def build(args: list[str], project: str, home: Path) -> Build:
 
     if _MANIFESTS and (error := parse(args, project, home)) is not None:
         return Build(False, exception=error)
+    events: list[dict] = []
+
     def keep(message) -> None:
         if message.info.name in KEPT_EVENTS or message.info.level in ("warn", "error"):
             events.append(msg_to_dict(message))
 
     try:
-        events: list[dict] = []
         # dbt.log as the CLI's (--log-format json): structured lines
         with in_home(home, args):
             result = dbtRunner(manifest=_MANIFESTS.get(project), callbacks=[keep]).invoke(
