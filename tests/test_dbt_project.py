@@ -13,8 +13,9 @@ from pipelines.lib.warehouse import connect
 
 def test_build_args_carry_staff_domains_as_json_vars():
     args = d.build_args(["MerseyCare.nhs.uk ", "example.org"])
-    assert args[:3] == ["build", "--exclude", "resource_type:unit_test tag:audit_trail"] and args[3] == "--vars"
-    assert json.loads(args[4]) == {"staff_domains": ["merseycare.nhs.uk", "example.org"]}
+    assert args[:5] == ["build", "--log-level-file", "info", "--exclude", "resource_type:unit_test tag:audit_trail"]
+    assert args[5] == "--vars"
+    assert json.loads(args[6]) == {"staff_domains": ["merseycare.nhs.uk", "example.org"]}
 
 
 def test_unit_tests_are_selected_by_resource_type():

@@ -83,13 +83,11 @@ def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: in
     pipelines/lib/dbt_guard.py; dbt in the run's process: pipelines/lib/dbt_in_process.py). Its
     vars and profile are the same in every home (up to the memory limit, which doubles with the
     data) and the same as `prepare_manifest`'s parse, whose partial parse is copied into a new
-    home's target: a new home's first build skips the whole parse (~2.4 s). dbt.log at info: a
-    line per node and result, not every query's SQL (dbt's default, debug: ~25 lines a node,
-    written for every build, and the log only grew); the SQL run is in the target's run folder."""
+    home's target: a new home's first build skips the whole parse (~2.4 s)."""
     threads = dbt_threads()
     return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=WAREHOUSE_IN_HOME,
                       target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)}) \
-        + ["--log-level-file", "info"] + ([] if threads is None else ["--threads", str(threads)])
+        + ([] if threads is None else ["--threads", str(threads)])
 
 
 def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files: Sequence[str] | str | None = None,
@@ -99,8 +97,10 @@ def build_args(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_fil
     structural tests run in the test suite (each audit test recomputes a view over all history);
     the --exclude is needed even with `@dbt_assets(exclude=...)`, which a subset run drops.
     Incremental models take in `changed_files` only, or everything with `full_refresh`; `target`
-    is the engine's profile target (docs/spark.md)."""
-    args = ["build", *(["--target", target] if target else []), "--exclude", NOT_IN_PIPELINE,
+    is the engine's profile target (docs/spark.md). dbt.log at info: a line per node and result,
+    not every query's SQL (dbt's default, debug: ~25 lines a node, written for every build, and
+    the log only grew); the SQL each node ran is in the target's run folder."""
+    args = ["build", "--log-level-file", "info", *(["--target", target] if target else []), "--exclude", NOT_IN_PIPELINE,
             "--vars", dbt_vars(staff_domains, changed_files, warehouse, paths)]
     return args + ["--full-refresh"] if full_refresh else args
 
