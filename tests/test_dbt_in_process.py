@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pipelines.lib.dbt_in_process import parse_args
-from tests.support import kpis, outcomes, write_export
+from tests.support import REPO, kpis, outcomes, write_export
 
 pytestmark = pytest.mark.slow
 
@@ -19,6 +19,34 @@ def test_parse_takes_the_project_profile_and_target_of_the_build_not_its_selecti
     build = ["build", "--target", "duckdb", "--exclude", "tag:x", "--vars", "{}", "--full-refresh", "--select",
              "a b", "--indirect-selection", "empty", "--project-dir", "p", "--target-path", "t", "--threads", "1"]
     assert parse_args(build) == ["parse", "--target", "duckdb", "--vars", "{}", "--project-dir", "p", "--target-path", "t"]
+
+
+# A fresh interpreter: scipy.stats made lazy as Great Expectations' import leaves it, then a flag
+# declared as an adapter declares its own (no source), with dbt's naming or the run's.
+FLAG_SOURCE = """
+import sys
+from pipelines.quality.ge import lazy_module
+from pipelines.lib import dbt_in_process
+lazy_module("scipy.stats")
+if sys.argv[1] == "frames":
+    dbt_in_process.name_flag_sources_from_frames()
+from dbt_common.behavior_flags import BehaviorFlagRendered
+flag = BehaviorFlagRendered({"name": "a_flag", "default": False, "description": "d"}, {})
+print(flag._behavior_change_event.flag_source, type(sys.modules["scipy.stats"]).__name__)
+"""
+
+
+def test_behaviour_flags_are_named_as_dbt_names_them_without_loading_lazy_modules(tmp_path):
+    (script := tmp_path / "declare_flag.py").write_text(FLAG_SOURCE)  # a file: inspect finds its module
+
+    def run(how: str) -> list[str]:
+        proc = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout.split()
+
+    assert run("dbt") == ["__main__", "module"]  # dbt's inspect.stack() executed the lazy module
+    assert run("frames") == ["__main__", "_LazyModule"]  # the same name; still lazy
 
 
 # Run in a process of its own: dbt in process sets dbt's global flags and adapters for good.
