@@ -1,7 +1,7 @@
 -- Grain: one row per financial year and KPI (docs/architecture.md, Marts).
 -- Every KPI of the registry appears for every year that has at least one
--- counted unit of any KPI; counts are the distinct counted units of
--- int_kpi_units (0 when a KPI has none that year); ratios are the registry's
+-- counted unit of any KPI; counts are the counted units (int_kpi_counted_units:
+-- a row each; 0 when a KPI has none that year); ratios are the registry's
 -- numerator / denominator, unrounded and NULL when the denominator is 0.
 
 -- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt
@@ -17,7 +17,7 @@ with registry as (
 
 units as (
 
-    select * from {{ ref('int_kpi_units') }}
+    select * from {{ ref('int_kpi_counted_units') }}
     {{- only_rebuilt_years() }}
 
 ),
@@ -27,9 +27,8 @@ counted as (
     select
         financial_year,
         kpi,
-        count(distinct unit_key) as counted_units
+        count(*) as counted_units
     from units
-    where is_counted
     group by financial_year, kpi
 
 ),

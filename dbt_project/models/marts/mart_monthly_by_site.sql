@@ -18,7 +18,7 @@ with registry as (
 
 units as (
 
-    select * from {{ ref('int_kpi_units') }}
+    select * from {{ ref('int_kpi_counted_units') }}
     {{- only_rebuilt_years() }}
 
 ),
@@ -36,11 +36,10 @@ counted as (
         units.site_code,
         units.kpi,
         additive.source,
-        count(distinct units.unit_key) as counted_units
+        count(*) as counted_units
     from units
     inner join additive
         on units.kpi = additive.kpi
-    where units.is_counted
     group by units.month, units.site_code, units.kpi, additive.source
 
 ),
