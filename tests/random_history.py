@@ -6,9 +6,9 @@ bytes). Every file is a valid export; what makes the history hard is how later b
 into earlier years: corrections of old contacts and prescriptions (new `updated_at`, moved date,
 other outcome or status), stale versions delivered late, kiosk `void`s and changed visits, calls
 re-delivered with another outcome, prescriptions whose contact arrives in a later batch (orphans),
-Zoom meetings re-exported with more participants, visits and calls corrected to another member or
-service user or into another year, a participant who hosts later (and so is staff everywhere),
-guests without e-mail, staff-domain participants, and redeliveries of earlier files, byte for byte
+Zoom meetings re-exported with more participants, visits, contacts and calls corrected to another
+member or service user (visits and calls also into another year), a participant who hosts later
+(and so is staff everywhere), guests without e-mail, staff-domain participants, and redeliveries of earlier files, byte for byte
 and with changed content, under new names. Events span four financial years,
 2019/20 to 2022/23, with some on the edges of a year (31 March / 1 April, UTC vs London).
 """
@@ -135,10 +135,13 @@ class History:
         for cid in r.sample(sorted(self.contacts), min(len(self.contacts), r.randrange(0, 4))):
             old = list(self.contacts[cid])
             row = list(old)
-            if r.random() < 0.5:
+            roll = r.random()
+            if roll < 0.4:
                 row[4] = self.when().strftime("%Y-%m-%d")  # moved, maybe into another year
-            else:
+            elif roll < 0.8:
                 row[6] = r.choice(CONTACT_OUTCOMES)
+            else:
+                row[1] = f"M{r.randrange(1, 30)}"  # corrected to another member
             row[7] = self.updated_at()
             self.contacts[cid] = row
             rows.append(row)  # a correction, maybe to a contact years old

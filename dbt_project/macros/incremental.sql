@@ -256,9 +256,53 @@
 {%- endmacro %}
 
 {#- The models built by year from the members register and the deprivation lookups (a member's
-    decile), which no KPI unit records. -#}
+    decile), which no KPI unit records (int_members_reached, built by member: in_rebuilt_members). -#}
 {% macro rests_on_register() -%}
-    {{ return(['int_members_reached', 'mart_reach_by_deprivation']) }}
+    {{ return(['mart_reach_by_deprivation']) }}
+{%- endmacro %}
+
+{#- The members int_members_reached recomputes (strategy replace_members), in every year, as a
+    table beside the models (schema build_state) written by its pre-hook with the build's
+    invocation_id: the member ids (as it keys them) of every version, old and new, of the changed
+    visits and contacts: their members now and at the last build (a correction may move a visit to
+    another member), and perhaps a few more, which are recomputed to the same rows. A member's row
+    of a year rests only on their counted visits and attended contacts of that year and on the
+    register and the deprivation lookups; when a file of those changed, or the rebuilt years are
+    not this build's (a hand-run selection without int_kpi_units), every member is recomputed. -#}
+{% macro rebuilt_members_table() -%}
+    {{ return(api.Relation.create(database=target.database, schema='build_state', identifier='rebuilt_members')) }}
+{%- endmacro %}
+
+{% macro record_rebuilt_members() %}{{ return(adapter.dispatch('record_rebuilt_members', 'outcomes')()) }}{% endmacro %}
+{% macro default__record_rebuilt_members() -%}
+    {%- if is_incremental() -%}
+    {%- do adapter.create_schema(rebuilt_members_table()) -%}
+    create or replace table {{ rebuilt_members_table() }} as
+    select distinct upper(trim(member_id)) as member_id, '{{ invocation_id }}' as invocation_id from (
+        select member_id from {{ ref('stg_visits') }} where {{ changed_keys('visit_id', ref('stg_visits')) }}
+        union all
+        select member_id from {{ ref('stg_pathway_contacts') }} where {{ changed_keys('contact_id', ref('stg_pathway_contacts')) }}
+    ) as versions
+    where nullif(trim(member_id), '') is not null
+    {%- endif -%}
+{%- endmacro %}
+{% macro spark__record_rebuilt_members() %}{% endmacro %}
+
+{#- A predicate on a row of int_members_reached (or of its inputs, `column` = their member id as it
+    keys them): its member is one this build recomputes. -#}
+{% macro in_rebuilt_members(column='member_id') -%}
+    {%- set years = recorded_rebuilt_years(register=true) -%}
+    {%- if years is none or '*' in years -%}
+    true
+    {%- else -%}
+    ({{ column }} in (select member_id from {{ rebuilt_members_table() }} where invocation_id = '{{ invocation_id }}'))
+    {%- endif -%}
+{%- endmacro %}
+
+{#- dbt incremental strategy `replace_members` (int_members_reached): the rows of the recomputed
+    members are deleted, in every year, then the build's rows inserted. -#}
+{% macro get_incremental_replace_members_sql(arg_dict) -%}
+    {{ delete_then_insert(arg_dict, in_rebuilt_members()) }}
 {%- endmacro %}
 
 {#- dbt incremental strategy `replace_years` (the models built by year from int_kpi_units'

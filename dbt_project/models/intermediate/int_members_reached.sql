@@ -6,19 +6,20 @@
 -- Never dropped: a member not in the register, with no usable postcode, or
 -- whose LSOA the IMD lookup lacks is reached, at decile 'unknown'.
 
--- Incremental by financial year, the years int_kpi_units records (macros/incremental.sql): the rebuilt years'
--- rows are replaced, the other years' are those of the last build; every year when a register
--- or deprivation lookup file changed (rests_on_register).
--- depends_on: {{ ref('int_kpi_units') }}
+-- Incremental by member (macros/incremental.sql, strategy replace_members): the members of the
+-- changed visits and contacts, now and at the last build, are recomputed in every year; every
+-- member when a register or deprivation lookup file changed.
+-- depends_on: {{ ref('int_kpi_units') }}, {{ ref('stg_visits') }}, {{ ref('stg_pathway_contacts') }}
 
-{{ config(materialized=versioned_materialization(), incremental_strategy='replace_years', on_schema_change='fail') }}
+{{ config(materialized=versioned_materialization(), incremental_strategy='replace_members', on_schema_change='fail',
+          pre_hook="{{ record_rebuilt_members() }}") }}
 
 with visits as (
 
     select financial_year, upper(trim(member_id)) as member_id, site_code, visit_id
     from {{ ref('int_visits') }}
     where is_counted and member_id is not null
-    {%- if is_incremental() %} and {{ in_rebuilt_years(relation=this) }}{% endif %}
+    {%- if is_incremental() %} and {{ in_rebuilt_members('upper(trim(member_id))') }}{% endif %}
 
 ),
 
@@ -27,7 +28,7 @@ contacts as (
     select financial_year, upper(trim(member_id)) as member_id, contact_id
     from {{ ref('int_pathway_contacts') }}
     where is_attended and nullif(trim(member_id), '') is not null
-    {%- if is_incremental() %} and {{ in_rebuilt_years(relation=this) }}{% endif %}
+    {%- if is_incremental() %} and {{ in_rebuilt_members('upper(trim(member_id))') }}{% endif %}
 
 ),
 
