@@ -113,8 +113,8 @@
     sits now, or its unit sat in the last build (`units`: int_kpi_units before this build), and
     nothing else. Every count KPI is decided within one financial year (a person KPI is a
     person-year), so a year's figures depend only on that year's records. int_kpi_units rebuilds
-    Zoom's units by these years (its other units by unit: record_rebuilt_units); the models
-    built by year (kpi_annual, the marts, the reconciliation) rebuild these years. A select of
+    by unit (record_rebuilt_units); the models built by year (kpi_annual, the marts, the
+    reconciliation) rebuild these years. A select of
     year keys (financial_year; '~' for the units with no year: orphan prescriptions). -#}
 {% macro kpi_unit_rebuilt_years(units) -%}
     with changed_keys as (
@@ -352,15 +352,14 @@
     models (schema build_state) written by its second pre-hook with the build's invocation_id: the
     changed visits, contacts, prescriptions (recomputed_keys: also those resting on a changed
     contact) and calls, and the person-years (a member's or a service user's year) one of those
-    rests on now or rested on at the last build (`this`: its units' records). financial_year is
-    '*' for the units keyed by their record alone. Zoom's unit kinds (session, attendance, person)
-    are rebuilt by year instead (year_units). -#}
+    rests on now or rested on at the last build (`this`: its units' records); Zoom's recomputed
+    sessions, their attendances and the person-years of those (zoom_rebuilt_units). financial_year
+    is '*' for the units keyed by their record alone. -#}
 {% macro rebuilt_units_table() -%}
     {{ return(api.Relation.create(database=target.database, schema='build_state', identifier='kpi_rebuilt_units')) }}
 {%- endmacro %}
 
-{% macro year_units() %}{{ return(['session', 'attendance', 'person']) }}{% endmacro %}
-{% macro person_year_units() %}{{ return(['member', 'service_user']) }}{% endmacro %}
+{% macro person_year_units() %}{{ return(['member', 'service_user', 'person']) }}{% endmacro %}
 
 {% macro record_rebuilt_units() %}{{ return(adapter.dispatch('record_rebuilt_units', 'outcomes')()) }}{% endmacro %}
 {% macro default__record_rebuilt_units() -%}
@@ -382,6 +381,8 @@
         select 'call', call_id, '*' from ({{ calls }}) as changed_calls
         union all
         {{ person_years('service_user', ref('int_wellbeing_calls'), 'service_user_pseudonym', 'call', 'call_id', calls) }}
+        union all
+        select unit_kind, unit_key, financial_year from ({{ zoom_rebuilt_units() }}) as zoom_units
     {%- else %}
         select cast(null as varchar) as unit_kind, cast(null as varchar) as unit_key, cast(null as varchar) as financial_year
         where false
@@ -390,6 +391,36 @@
     where unit_key is not null
 {%- endmacro %}
 {% macro spark__record_rebuilt_units() %}{% endmacro %}
+
+{#- Zoom's units a build recomputes (a select of unit_kind, unit_key, financial_year): the sessions
+    int_zoom_attendances recomputed (changed_zoom_sessions: those in a changed file, and those a new
+    host joined), their attendances and the person-years of those. A session's attendances only
+    ever grow (a re-export is a union: int_zoom_attendances), so those it has now include those it
+    had at the last build, and their persons too. -#}
+{% macro zoom_rebuilt_units() -%}
+    with changed as (
+        {{ changed_zoom_sessions(ref('stg_zoom_meetings'), ref('stg_zoom_participants')) | indent(8) }}
+    ),
+
+    sessions as (
+        select sessions.session_id
+        from {{ ref('int_zoom_sessions') }} as sessions
+        inner join changed
+            on sessions.meeting_id = changed.meeting_id and sessions.start_time = changed.start_time
+    ),
+
+    attendances as (
+        select session_id || '|' || person_key as unit_key, person_key, coalesce(financial_year, '~') as financial_year
+        from {{ ref('int_zoom_attendances') }}
+        where session_id in (select session_id from sessions)
+    )
+
+    select 'session' as unit_kind, session_id as unit_key, '*' as financial_year from sessions
+    union all
+    select 'attendance', unit_key, '*' from attendances
+    union all
+    select 'person', person_key, financial_year from attendances
+{%- endmacro %}
 
 {#- The person-years (unit kind `kind`) resting on the changed records (`changed`: a select of
     `key` values of `records`, the model holding the person column): the person of each record's
@@ -404,10 +435,11 @@
 
 {#- A predicate: a row's unit is one this build recomputes. With kind and column: the rows of an
     import CTE holding that kind's keys (person kinds: in the recomputed years). Without: a row of
-    int_kpi_units, the OR of rebuilt_unit_parts(). Read only by int_kpi_units, its strategy and
-    its tests: after its pre-hooks. Keys are compared as one text (kind|year|key: kind and year
-    never hold '|'): DuckDB plans a row-valued IN beside an OR as a nested loop (70 s at 100x,
-    against 0.6 s). -#}
+    int_kpi_units (or int_kpi_counted_units), the unit_key alone first, which leaves few rows to
+    build the text for (4.3 s -> 2.2 s at 100x). Read only by int_kpi_units, the models built from
+    it by unit, their strategy and their tests: after its pre-hooks. Keys are compared as one text
+    (kind|year|key: kind and year never hold '|'): DuckDB plans a row-valued IN beside an OR as a
+    nested loop (70 s at 100x, against 0.6 s). -#}
 {% macro in_rebuilt_units(kind=none, column=none) -%}
     {%- set this_build = "invocation_id = '" ~ invocation_id ~ "'" -%}
     {%- if kind in person_year_units() -%}
@@ -416,33 +448,16 @@
     {%- elif kind is not none -%}
     ({{ column }} in (select unit_key from {{ rebuilt_units_table() }} where unit_kind = '{{ kind }}' and {{ this_build }}))
     {%- else -%}
-    ({{ rebuilt_unit_parts() | join(' or ') }})
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The rows of int_kpi_units' rebuilt units as two predicates no row meets both of: Zoom's
-    units by rebuilt year, the others by unit (the unit_key alone first, which leaves few rows to
-    build the text for: 4.3 s -> 2.2 s at 100x). The strategy deletes, and the tests read, each
-    part on its own: one OR of the two made DuckDB scan the 47 M rows of 100x whole (2.4 s); the
-    two parts alone take 0.4 s (the years are constants by then: in_rebuilt_years). -#}
-{% macro rebuilt_unit_parts() -%}
-    {%- set this_build = "invocation_id = '" ~ invocation_id ~ "'" -%}
-    {%- set by_year -%}
-    (unit_kind in ('{{ year_units() | join("', '") }}') and {{ in_rebuilt_years() }})
-    {%- endset -%}
-    {%- set by_unit -%}
-    (unit_kind not in ('{{ year_units() | join("', '") }}')
-         and unit_key in (select unit_key from {{ rebuilt_units_table() }} where {{ this_build }})
+    (unit_key in (select unit_key from {{ rebuilt_units_table() }} where {{ this_build }})
          and unit_kind || '|' || (case when unit_kind in ('{{ person_year_units() | join("', '") }}')
                                        then coalesce(financial_year, '~') else '*' end) || '|' || unit_key
              in (select unit_kind || '|' || financial_year || '|' || unit_key from {{ rebuilt_units_table() }}
                  where {{ this_build }}))
-    {%- endset -%}
-    {{ return([by_year, by_unit]) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- dbt incremental strategy `replace_units` (int_kpi_units): the target's rows of the recomputed
     units are deleted, whether the build still yields them or not, then the build's rows inserted. -#}
 {% macro get_incremental_replace_units_sql(arg_dict) -%}
-    {{ delete_then_insert(arg_dict, rebuilt_unit_parts()) }}
+    {{ delete_then_insert(arg_dict, in_rebuilt_units()) }}
 {%- endmacro %}

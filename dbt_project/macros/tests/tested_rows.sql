@@ -8,8 +8,7 @@
       in its staging models' changed files (Zoom: the recomputed sessions; replace_keys: its
       recomputed_keys);
     - a model rebuilt by financial year (replace_years): the rebuilt years.
-    - int_kpi_units and int_kpi_counted_units (replace_units): the rebuilt units, read as the union
-      of rebuilt_unit_parts() (no row is in both; one OR of them made DuckDB scan the whole table);
+    - int_kpi_units and int_kpi_counted_units (replace_units): the rebuilt units;
     - int_members_reached (replace_members): the recomputed members.
 
     Only tests that judge each row, or each group of rows sharing a key or year, on its own are
@@ -65,7 +64,7 @@
     {%- elif config.incremental_strategy == 'replace_years' -%}
         {{ return(outcomes.in_rebuilt_years(relation=outcomes.node_relation(node.unique_id))) }}
     {%- elif config.incremental_strategy == 'replace_units' -%}
-        {{ return(outcomes.rebuilt_unit_parts()) }}
+        {{ return(outcomes.in_rebuilt_units()) }}
     {%- elif config.incremental_strategy == 'replace_members' -%}
         {{ return(outcomes.in_rebuilt_members()) }}
     {%- elif config.incremental_strategy == 'replace_keys' -%}

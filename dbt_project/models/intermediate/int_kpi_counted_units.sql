@@ -4,22 +4,15 @@
 -- it, where they counted the distinct units among every record of a year (at 100x a year is
 -- ~9 M records, and a distinct count over them took seconds a model for a day's few units).
 -- Incremental by unit as int_kpi_units (strategy replace_units): the rows of its rebuilt units
--- are replaced, read as the two parts no row is in both of (macros/incremental.sql).
+-- are replaced (macros/incremental.sql).
 
 {{ config(materialized=versioned_materialization(), incremental_strategy='replace_units', on_schema_change='fail') }}
 
 with units as (
 
-    {%- if is_incremental() %}
-    {%- for part in rebuilt_unit_parts() %}
-    select * from {{ ref('int_kpi_units') }} where is_counted and {{ part }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-    {%- else %}
-    select * from {{ ref('int_kpi_units') }} where is_counted
-    {%- endif %}
+    select * from {{ ref('int_kpi_units') }}
+    where is_counted
+    {%- if is_incremental() %} and {{ in_rebuilt_units() }}{% endif %}
 
 )
 

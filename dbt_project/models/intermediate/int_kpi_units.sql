@@ -11,10 +11,11 @@
 -- Adding a count KPI: one registry row plus one arm here.
 -- Incremental by unit (macros/incremental.sql, strategy replace_units): a build records
 -- (pre-hooks) the years its changed keys sit in, now or at the last build, and the units
--- they touch: the visits, contacts, prescriptions and calls themselves and every person
--- (member, service user) one of them rests on now or rested on at the last build, in all
--- their years; Zoom's units by year. It recomputes those units from the import CTEs below,
--- which then hold only the records they need; the arms need no change for it. A whole
+-- they touch: the visits, contacts, prescriptions, calls and Zoom sessions and attendances
+-- themselves and every person (member, service user, Zoom person) one of them rests on now or
+-- rested on at the last build, in all their years. It recomputes those units from the import
+-- CTEs below, which then hold only the records they need (Zoom's person units read the
+-- attendances of their person-years, the other Zoom units those of their sessions). A whole
 -- table on Spark, on a first build and on --full-refresh.
 -- depends_on: {{ ref('stg_pathway_prescriptions') }}, {{ ref('stg_wellbeing_calls') }}
 -- depends_on: {{ ref('stg_zoom_meetings') }}, {{ ref('stg_zoom_participants') }}
@@ -83,14 +84,29 @@ social_prescriptions as (
 sessions as (
 
     select * from {{ ref('int_zoom_sessions') }}
-    {{- only_rebuilt_years() }}
+    {%- if is_incremental() %}
+    where {{ in_rebuilt_units('session', 'session_id') }}
+    {%- endif %}
 
 ),
 
+-- the attendances of the recomputed sessions (their session and attendance units)
 attendances as (
 
     select * from {{ ref('int_zoom_attendances') }}
-    {{- only_rebuilt_years() }}
+    {%- if is_incremental() %}
+    where {{ in_rebuilt_units('session', 'session_id') }}
+    {%- endif %}
+
+),
+
+-- every attendance of the recomputed Zoom person-years (their person units)
+person_attendances as (
+
+    select * from {{ ref('int_zoom_attendances') }}
+    {%- if is_incremental() %}
+    where {{ in_rebuilt_units('person', 'person_key') }}
+    {%- endif %}
 
 ),
 
@@ -438,7 +454,7 @@ zoom_people as (
         count(*)                                                           as attendances_in_year,
         bool_or(is_host)                                                   as ever_host,
         bool_or(is_staff_domain)                                           as ever_staff_domain
-    from attendances
+    from person_attendances
     group by financial_year, person_key
 
 ),
@@ -471,7 +487,7 @@ zoom_member_units as (
             order by attendances.start_time, attendances.session_id
         )                                          as record_order
     from zoom_people
-    inner join attendances
+    inner join person_attendances as attendances
         on attendances.financial_year = zoom_people.financial_year
         and attendances.person_key = zoom_people.person_key
         and (attendances.is_member or not zoom_people.is_counted)
