@@ -5,7 +5,7 @@ with late corrections to old years, voids, orphans, stale versions, calls re-del
 another outcome, re-exported Zoom meetings, new hosts, and redeliveries byte for byte and with
 changed content) are delivered batch by batch. After EVERY batch the KPIs, every mart, the
 version-resolving models, the KPI units (int_kpi_units, rebuilt by unit and person-year), the
-members reached (by year) and the trace (audit_kpi_units, audit_kpi_exclusions,
+members reached (by member) and the trace (audit_kpi_units, audit_kpi_exclusions,
 audit_kpi_reconciliation) of the warehouse refreshed incrementally are compared, row for row and exactly, with those of a copy of
 the same warehouse rebuilt with --full-refresh; and the conflicting redeliveries kept in the
 warehouse (pipelines/quality/redelivery.py: only the new files' keys compared again) equal those

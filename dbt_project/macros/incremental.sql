@@ -114,8 +114,8 @@
     nothing else. Every count KPI is decided within one financial year (a person KPI is a
     person-year), so a year's figures depend only on that year's records. int_kpi_units rebuilds
     by unit (record_rebuilt_units); the models built by year (kpi_annual, the marts, the
-    reconciliation) rebuild these years. A select of
-    year keys (financial_year; '~' for the units with no year: orphan prescriptions). -#}
+    reconciliation) rebuild these years. A select of year keys (financial_year; '~' for the
+    units with no year: orphan prescriptions). -#}
 {% macro kpi_unit_rebuilt_years(units) -%}
     with changed_keys as (
         {%- for relation_name, key in changed_key_columns() %}
@@ -313,14 +313,12 @@
     {{ delete_then_insert(arg_dict, in_rebuilt_years(relation=arg_dict['target_relation'])) }}
 {%- endmacro %}
 
-{#- The strategies below: the target's rows matching `condition` (a predicate, or a list of them:
-    a delete each) deleted, then the build's rows (its temporary relation) inserted. -#}
+{#- The strategies below: the target's rows matching `condition` (a predicate) deleted, then the
+    build's rows (its temporary relation) inserted. -#}
 {% macro delete_then_insert(arg_dict, condition) -%}
     {%- set target = arg_dict['target_relation'] -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    {%- for part in ([condition] if condition is string else condition) %}
-    delete from {{ target }} where {{ part }};
-    {%- endfor %}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') %}
+    delete from {{ target }} where {{ condition }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
@@ -456,8 +454,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- dbt incremental strategy `replace_units` (int_kpi_units): the target's rows of the recomputed
-    units are deleted, whether the build still yields them or not, then the build's rows inserted. -#}
+{#- dbt incremental strategy `replace_units` (int_kpi_units, int_kpi_counted_units): the target's
+    rows of the recomputed units are deleted, whether the build still yields them or not, then the build's rows inserted. -#}
 {% macro get_incremental_replace_units_sql(arg_dict) -%}
     {{ delete_then_insert(arg_dict, in_rebuilt_units()) }}
 {%- endmacro %}

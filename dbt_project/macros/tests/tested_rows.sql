@@ -25,17 +25,12 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- set changed = outcomes.tested_rows(relation) if target.type == 'duckdb' else '' -%}
-    {%- set parts = [changed] if changed is string else changed -%}
-    {%- set selects = [] -%}
-    {%- for part in parts -%}
-        {%- set conditions = [] -%}
-        {%- if where %}{% do conditions.append('(' ~ where ~ ')') %}{% endif -%}
-        {%- if part %}{% do conditions.append('(' ~ part ~ ')') %}{% endif -%}
-        {%- if conditions %}{% do selects.append('select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')) %}{% endif -%}
-    {%- endfor -%}
-    {%- if selects -%}
+    {%- set conditions = [] -%}
+    {%- if where %}{% do conditions.append('(' ~ where ~ ')') %}{% endif -%}
+    {%- if changed %}{% do conditions.append('(' ~ changed ~ ')') %}{% endif -%}
+    {%- if conditions -%}
         {%- set filtered -%}
-            ({{ selects | join(' union all ') }}) dbt_subquery
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}
