@@ -8,9 +8,10 @@ other outcome or status), stale versions delivered late, kiosk `void`s and chang
 re-delivered with another outcome, prescriptions whose contact arrives in a later batch (orphans),
 Zoom meetings re-exported with more participants, visits, contacts and calls corrected to another
 member or service user (visits and calls also into another year), a participant who hosts later
-(and so is staff everywhere), guests without e-mail, staff-domain participants, and redeliveries of earlier files, byte for byte
-and with changed content, under new names. Events span four financial years,
-2019/20 to 2022/23, with some on the edges of a year (31 March / 1 April, UTC vs London).
+(and so is staff everywhere), guests without e-mail, staff-domain participants, and redeliveries
+of earlier files, byte for byte and with changed content, under new names. Events span four
+financial years, 2019/20 to 2022/23, with some on the edges of a year (31 March / 1 April, UTC vs
+London).
 """
 from __future__ import annotations
 

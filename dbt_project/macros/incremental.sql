@@ -214,9 +214,8 @@
 {%- endmacro %}
 
 {#- The year keys this invocation recorded (['*']: every year, also when a register or lookup
-    file changed and `register`), or none while they are not recorded yet (int_kpi_units is
-    compiled before its pre-hook writes them; a parse; another build's table): the caller then
-    reads them in SQL. The table is written once a build, before any node that reads it. -#}
+    file changed and `register`), or none while they are not recorded (a parse; another build's
+    table): the caller then reads them in SQL. The table is written once a build, before any node that reads it. -#}
 {% macro recorded_rebuilt_years(register=false) -%}
     {%- if not execute or target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
     {#- once recorded they do not change within the build: read once (a third of an incremental
