@@ -219,13 +219,14 @@ def compiled_test(home, model: str, test: str) -> str:
 
 def test_an_incremental_build_tests_only_the_rows_it_changed(runs):
     """dbt_project/macros/tests/tested_rows.sql: in the incremental build a row test sees the
-    recomputed keys (int_visits: the keys the build found in its changed files when it started)
+    recomputed keys (int_visits: the keys the build found in its changed files when it started;
+    int_zoom_attendances: the sessions it found then)
     or units (int_kpi_units); a model compared with its staging is compared on the
     recomputed keys on both sides; a warning and every test of a --full-refresh build see every row."""
     _, home, full = runs
     narrowed = {("int_visits", "not_null_int_visits_visit_id"): '"changed_keys"',
                 ("int_kpi_units", "int_kpi_units_rule_exactly_when_not_counted"): "kpi_rebuilt_units",
-                ("int_zoom_attendances", "not_null_int_zoom_attendances_person_key"): "dbt_changed_files",
+                ("int_zoom_attendances", "not_null_int_zoom_attendances_person_key"): '"changed_zoom_sessions"',
                 ("int_visits", "int_visits_one_row_per_delivered_id"): '"changed_keys"'}
     for (model, test), marker in narrowed.items():
         assert marker in compiled_test(home, model, test), test

@@ -91,9 +91,19 @@
 {#- The Zoom sessions an incremental build recomputes (int_zoom_attendances): those in a
     changed file, and every session joined by someone who hosts for the first time in a
     changed file (a host is staff in every session they join). A select of (meeting_id,
-    start_time). `meetings`, `participants`: stg_zoom_meetings and stg_zoom_participants (a
-    model passes its ref()s, a test their relations: a test may not ref what it does not test). -#}
+    start_time), read by int_zoom_attendances, its tests and int_kpi_units' pre-hooks: on DuckDB
+    found once, when the build starts (record_changed_zoom_sessions). `meetings`, `participants`:
+    stg_zoom_meetings and stg_zoom_participants (a model passes its ref()s, a test their
+    relations: a test may not ref what it does not test). -#}
 {% macro changed_zoom_sessions(meetings, participants) -%}
+    {%- if changed_keys_recorded() -%}
+    select meeting_id, start_time from {{ changed_zoom_sessions_table() }}
+    {%- else -%}
+    {{ find_changed_zoom_sessions(meetings, participants) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro find_changed_zoom_sessions(meetings, participants) -%}
     with new_hosts as (
         select host_email_pseudonym from {{ meetings }}
         where {{ in_changed_files() }} and host_email_pseudonym is not null
@@ -107,6 +117,19 @@
     union
     select meeting_id, start_time from {{ participants }}
     where email_pseudonym in (select host_email_pseudonym from new_hosts)
+{%- endmacro %}
+
+{% macro changed_zoom_sessions_table() -%}
+    {{ return(api.Relation.create(database=target.database, schema='build_state', identifier='changed_zoom_sessions')) }}
+{%- endmacro %}
+
+{#- on-run-start (dbt_project.yml), after record_changed_keys: the Zoom sessions this build recomputes. -#}
+{% macro record_changed_zoom_sessions() -%}
+    {%- if changed_keys_recorded() -%}
+    create or replace table {{ changed_zoom_sessions_table() }} as
+    {{ find_changed_zoom_sessions(node_relation('model.outcomes.stg_zoom_meetings'),
+                                  node_relation('model.outcomes.stg_zoom_participants')) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The financial years whose figures a build can change: every year in which a changed key
