@@ -70,3 +70,13 @@ def test_dbt_memory_limit_grows_with_the_raw_rows_in_powers_of_two(monkeypatch):
         assert d.dbt_memory_limit(rows) == limit, rows
     monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
     assert d.dbt_memory_limit(10**9) == "3GB"
+
+
+def test_an_incremental_build_is_bounded_to_1_gb_whatever_the_history(monkeypatch):
+    monkeypatch.delenv(d.DBT_MEMORY_ENV, raising=False)
+    for rows, limit in ((733_000, "512MB"), (9_800_000, "1024MB"), (73_000_000, "1024MB")):
+        assert d.dbt_memory_limit(rows, full_refresh=False) == limit, rows
+    assert '"dbt_memory_limit": "1024MB"' in " ".join(d.home_build_args("t", full_refresh=False, raw_rows=73_000_000))
+    assert '"dbt_memory_limit": "4096MB"' in " ".join(d.home_build_args("t", full_refresh=True, raw_rows=73_000_000))
+    monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
+    assert d.dbt_memory_limit(10**9, full_refresh=False) == "3GB"

@@ -8,12 +8,17 @@ re-delivered with another outcome. The incremental run must give the figures wor
 below, touch only the keys in the new files, and leave every model exactly as a full rebuild of
 the same warehouse does.
 
-Pipeline runs in this file: 7 (history; the deliveries, incremental; a --full-refresh copy; then one
-kiosk export, and then a register and lookup with a kiosk export, each incremental and on a --full-refresh copy).
+Pipeline runs in this file: 9 (history; the deliveries, incremental; a --full-refresh copy; then one
+kiosk export, and then a register and lookup with a kiosk export, each incremental and on a --full-refresh copy;
+the deliveries built up to int_kpi_units only, then a whole run).
 """
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 
 import duckdb
@@ -21,7 +26,7 @@ import pytest
 
 from pipelines.lib import dbt_increments as inc
 from pipelines.lib.dbt_project import build_args, dbt_vars
-from tests.support import kpis, outcomes, write_export
+from tests.support import REPO, kpis, outcomes, write_export
 
 VISITS = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n"
 CONTACTS = "contact_id,member_id,advisor_id,site_code,contact_date,mode,outcome,updated_at\n"
@@ -121,6 +126,23 @@ MODELS = ("int_visits", "int_pathway_contacts", "int_pathway_prescriptions", "in
           "int_members_reached", "mart_reach_by_deprivation")
 
 
+# A data engineer materialises int_kpi_units and what it rests on (Dagster's UI, "materialize
+# selected"), not the models built from it: a build that does not finish the graph.
+UP_TO_KPI_UNITS = """
+import sys
+import dagster as dg
+from pathlib import Path
+from pipelines.runner import finish_run, run_pipeline
+from pipelines.lib.home import Home
+from pipelines.lib.dbt_project import prepare_manifest
+prepare_manifest()
+from pipelines.definitions import defs
+keys = dg.AssetSelection.assets(dg.AssetKey("int_kpi_units")).upstream().resolve(defs.resolve_asset_graph())
+home = Home.resolve(sys.argv[1])
+sys.exit(finish_run(run_pipeline(home, Path(sys.argv[2]), asset_selection=sorted(keys, key=str)), home))
+"""
+
+
 def tables(home) -> dict[str, list]:
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         # int_visits.versions_loaded of V-C is the tampered marker (test_only_changed_keys_recomputed)
@@ -135,6 +157,7 @@ def runs(tmp_path_factory):
     history(landing)
     outcomes("run", "--landing", str(landing), "--home", str(home))
     before = kpis(home)
+    shutil.copytree(home, root / "history-home")  # for test_an_unfinished_build_makes_the_next_one_full
     # A marker no rebuild of V-C would keep: proves V-C (in no new file) is not recomputed.
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute("UPDATE main.int_visits SET versions_loaded = 99 WHERE visit_id = 'V-C'")
@@ -185,6 +208,38 @@ def test_incremental_run_gives_the_hand_worked_figures(runs):
     # 2021/22: V-D; meeting 2 with Sam (Pat hosts); W-C.
     assert (k[("2021/22", "visits")], k[("2021/22", "zoom_sessions")], k[("2021/22", "zoom_members")],
             k[("2021/22", "wellbeing_successful_contacts")]) == (1, 1, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def unfinished(runs, tmp_path_factory):
+    """The history's home; the deliveries built up to int_kpi_units only; then a whole run."""
+    _, home, _ = runs
+    root = tmp_path_factory.mktemp("unfinished")
+    landing, partial = root / "landing", root / "home"
+    shutil.copytree(home.parent / "landing", landing)
+    shutil.copytree(home.parent / "history-home", partial)
+    proc = subprocess.run([sys.executable, "-c", UP_TO_KPI_UNITS, str(partial), str(landing)], cwd=REPO,
+                          env={**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    with duckdb.connect(str(partial / "warehouse.duckdb"), read_only=True) as con:
+        marked = con.execute("SELECT count(*) FROM ledger.dbt_build_unfinished").fetchone()[0]
+    whole = outcomes("run", "--landing", str(landing), "--home", str(partial))
+    return partial, marked, whole
+
+
+def test_an_unfinished_build_makes_the_next_one_full(runs, unfinished):
+    """int_kpi_units now holds C-B in 2020/21 and V-B with M6: an incremental build would find no
+    new file, or if it had one, the years and members from where the units sit now, and leave
+    2019/20's figures stale. The build that did not finish the graph marked the warehouse; the next
+    one is full and gives exactly the full rebuild's models."""
+    _, _, full = runs
+    partial, marked, whole = unfinished
+    assert marked == 1
+    assert tables(partial) == tables(full)
+    assert json.loads((partial / "dbt" / "target" / "run_results.json").read_text())["args"].get("full_refresh") is True
+    with duckdb.connect(str(partial / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ledger.dbt_build_unfinished").fetchone() == (0,)
 
 
 def test_only_changed_keys_recomputed(runs):
@@ -368,11 +423,14 @@ def test_the_changed_files_var_is_a_table_on_duckdb_and_the_digests_on_spark(led
 
 
 def test_changed_project_vars_or_request_force_a_full_build(ledger):
-    inc.record_build(ledger, inc.plan_build(ledger, "P", "V"), "P", "V")
-    assert inc.plan_build(ledger, "P2", "V").reason == "the dbt project changed since the last build"
-    assert inc.plan_build(ledger, "P", "V2").reason == "the dbt vars (staff domains) changed since the last build"
-    assert inc.plan_build(ledger, "P", "V", full_refresh=True).reason == "asked for (--full-refresh)"
-    assert not inc.plan_build(ledger, "P", "V").full_refresh
+    def after_a_finished_build(project, variables, full_refresh=False):
+        inc.record_build(ledger, inc.plan_build(ledger, "P", "V"), "P", "V")
+        return inc.plan_build(ledger, project, variables, full_refresh)
+
+    assert after_a_finished_build("P2", "V").reason == "the dbt project changed since the last build"
+    assert after_a_finished_build("P", "V2").reason == "the dbt vars (staff domains) changed since the last build"
+    assert after_a_finished_build("P", "V", full_refresh=True).reason == "asked for (--full-refresh)"
+    assert not after_a_finished_build("P", "V").full_refresh
 
 
 def test_too_many_new_files_build_in_full(ledger, monkeypatch):
@@ -380,6 +438,28 @@ def test_too_many_new_files_build_in_full(ledger, monkeypatch):
     ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'd'), ('visits', 'e')")
     monkeypatch.setattr(inc, "MAX_CHANGED_FILES", 1)
     assert inc.plan_build(ledger, "P", "V").reason == "2 new files (more than 1)"
+
+
+def test_a_build_that_did_not_finish_makes_the_next_one_full(ledger):
+    inc.record_build(ledger, inc.plan_build(ledger, "P", "V"), "P", "V")
+    ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'd')")
+    assert not inc.plan_build(ledger, "P", "V").full_refresh  # ... and it fails, or is stopped
+    ledger.execute("INSERT INTO ledger.files VALUES ('visits', 'e')")
+    again = inc.plan_build(ledger, "P", "V")
+    assert again.reason == "the last dbt build did not finish (failed, stopped, or built part of the graph)"
+    inc.record_build(ledger, again, "P", "V", models={"int_visits"}, finished=False)  # a part of the graph
+    assert inc.plan_build(ledger, "P", "V").full_refresh
+    inc.record_build(ledger, inc.plan_build(ledger, "P", "V"), "P", "V")
+    assert not inc.plan_build(ledger, "P", "V").full_refresh
+
+
+def test_a_build_finishes_the_graph_when_it_leaves_out_nothing_downstream():
+    parents = {"stg": set(), "int": {"stg"}, "units": {"int"}, "kpi": {"units"}, "other": set()}
+    assert inc.finishes_the_graph(set(parents), parents)
+    assert inc.finishes_the_graph({"int", "units", "kpi"}, parents)  # the sensor's: downstream of a source
+    assert inc.finishes_the_graph({"kpi"}, parents)
+    assert not inc.finishes_the_graph({"stg", "int", "units"}, parents)
+    assert not inc.finishes_the_graph({"int"}, parents)
 
 
 def test_a_partial_build_records_only_the_sources_it_built(ledger):

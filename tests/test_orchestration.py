@@ -1,10 +1,12 @@
 """Event-driven runs: the watch loop end to end, order/batching invariance, idempotence, concurrency."""
 import hashlib
+import json
 import random
 import shutil
 import subprocess
 import sys
 
+import duckdb
 import pytest
 
 from pipelines.demo.generator import write_demo_landing
@@ -39,6 +41,11 @@ def test_files_dropped_into_the_landing_are_processed_by_the_watch_loop(tmp_path
     assert "new files: 1 (visits)" in second.stdout
     assert kpis(home)[("2021/22", "visits")] == 15
     assert file_hash(page) != before
+    # the sensor's run (the visits and everything downstream of them) built incrementally and
+    # finished the graph: the next build may be incremental too (pipelines/lib/dbt_increments.py)
+    assert "full_refresh" not in json.loads((home / "dbt" / "target" / "run_results.json").read_text())["args"]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ledger.dbt_build_unfinished").fetchone() == (0,)
     after = file_hash(page)
 
     # nothing new: no run, nothing rewritten

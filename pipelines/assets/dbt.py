@@ -8,7 +8,8 @@ from dagster import AssetExecutionContext, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.lib import dbt_in_process, engine, lake, memory, warehouse
-from pipelines.lib.dbt_increments import FULL_REFRESH_TAG, changed_files_var, plan_build, record_build
+from pipelines.lib.dbt_increments import (FULL_REFRESH_TAG, changed_files_var, finishes_the_graph, plan_build,
+                                          record_build)
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_vars,
@@ -96,11 +97,18 @@ def build_dbt_models() -> AssetsDefinition:
                 events = guarded(dbt, cwd=home.root).cli(args, context=context, target_path=home.dbt_target).stream()
             yield from record_dbt_events(context, home, events, home.dbt_target)
             models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
+            finished = models is None or finishes_the_graph(models, model_parents(context.assets_def))
             with warehouse.connect(home.warehouse) as con:
                 engine.import_spark_outputs(con, home.root, engine_name)  # Spark's models into the warehouse
-                record_build(con, plan, project, variables, models)
+                record_build(con, plan, project, variables, models, finished)
 
     return dbt_models
+
+
+def model_parents(dbt_assets_def: AssetsDefinition) -> dict[str, set[str]]:
+    """Each dbt model's parents among the dbt models: the whole graph's, whichever subset runs."""
+    deps = dbt_assets_def.asset_deps
+    return {key.path[-1]: {dep.path[-1] for dep in parents if dep in deps} for key, parents in deps.items()}
 
 
 def in_process_events(context: AssetExecutionContext, args: list[str], project: str, home: Home):

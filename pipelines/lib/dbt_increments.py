@@ -17,6 +17,14 @@ a file as built only when every incremental model of its source was in the build
 stay pending for the next build that has them. Only a build of the whole project records the
 project and vars it was built with.
 
+A build that did not finish makes the next one full: one that failed (a node or a test in
+error skips what is downstream of it), was stopped, or built a part of the graph that leaves
+out a model downstream of one it built. Its incremental models may then be ahead of the models
+built from them, and the next incremental build would lose what they moved: the years, units
+and members that rebuild are found from the models' last state (a visit corrected into
+another year leaves its old year's figure stale once int_kpi_units holds the new year). Each
+plan marks the warehouse (`ledger.dbt_build_unfinished`); a finished build clears the mark.
+
 On DuckDB the files a build takes in are a table the plan fills (`ledger.dbt_changed_files`),
 named by a var that never changes: dbt parses the whole project again whenever its --vars
 change (~3 s a run when the digests themselves were the var); with the same vars it reuses its
@@ -45,6 +53,7 @@ STATE_DDL = """
 CREATE TABLE IF NOT EXISTS ledger.dbt_build (project_fingerprint VARCHAR NOT NULL, dbt_vars VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger.dbt_built_files (file_sha256 VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ledger.dbt_changed_files (file_sha256 VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger.dbt_build_unfinished (reason VARCHAR NOT NULL);
 """
 
 
@@ -73,6 +82,8 @@ def plan_build(con: duckdb.DuckDBPyConnection, project_fingerprint: str, dbt_var
         reason = "asked for (--full-refresh)"
     elif not last:
         reason = "no earlier build in this warehouse"
+    elif con.execute("SELECT count(*) FROM ledger.dbt_build_unfinished").fetchone()[0]:
+        reason = "the last dbt build did not finish (failed, stopped, or built part of the graph)"
     elif last[0][0] != project_fingerprint:
         reason = "the dbt project changed since the last build"
     elif last[0][1] != dbt_vars:
@@ -86,6 +97,8 @@ def plan_build(con: duckdb.DuckDBPyConnection, project_fingerprint: str, dbt_var
         plan = BuildPlan(False, "", pending, pending)
     con.execute(f"DELETE FROM {CHANGED_FILES_TABLE}")
     con.execute(f"INSERT INTO {CHANGED_FILES_TABLE} SELECT unnest(?::VARCHAR[])", [list(plan.changed_files)])
+    con.execute("DELETE FROM ledger.dbt_build_unfinished")  # until record_build says it finished
+    con.execute("INSERT INTO ledger.dbt_build_unfinished VALUES (?)", [plan.describe()])
     return plan
 
 
@@ -103,12 +116,22 @@ def built_sources(models: set[str] | None) -> list[str]:
     return [s for s, needs in INCREMENTAL_MODELS.items() if models is None or needs <= models]
 
 
+def finishes_the_graph(built: set[str], parents: dict[str, set[str]]) -> bool:
+    """Whether a build of `built` left out no model downstream of one it built (`parents`: every
+    model's parents among the models, the whole graph's)."""
+    return not any(parents[model] & built for model in parents.keys() - built)
+
+
 def record_build(con: duckdb.DuckDBPyConnection, plan: BuildPlan, project_fingerprint: str, dbt_vars: str,
-                 models: set[str] | None = None) -> None:
+                 models: set[str] | None = None, finished: bool = True) -> None:
     """After a successful build of `models` (None: the whole project): the files it took in
-    are built (files of sources with no incremental model are built by any build)."""
+    are built (files of sources with no incremental model are built by any build); `finished`:
+    it left out nothing downstream of what it built (finishes_the_graph), so the next build may
+    be incremental."""
     con.execute(STATE_DDL)
     con.execute("BEGIN")
+    if finished:
+        con.execute("DELETE FROM ledger.dbt_build_unfinished")
     con.execute(
         "INSERT OR IGNORE INTO ledger.dbt_built_files SELECT DISTINCT file_sha256 FROM ledger.files "
         "WHERE file_sha256 IN (SELECT unnest(?::VARCHAR[])) AND (source IN (SELECT unnest(?::VARCHAR[])) "

@@ -45,23 +45,33 @@ def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files
 DBT_MEMORY_ENV = "OUTCOMES_DBT_MEMORY_LIMIT"
 DBT_MEMORY_FLOOR = 512 * 2**20
 BYTES_PER_RAW_ROW = 55
+# An incremental build's ceiling: what it reads is a day's keys and the years, units and members
+# they touch, which DuckDB spills beyond its limit; at 100x a day's build peaked at 1.8 GB in all
+# at 1 GB, against 6.5 GB at the full build's 8 GB (docs/performance.md).
+DBT_INCREMENTAL_MEMORY_CEILING = 1024 * 2**20
 
 
-def dbt_memory_limit(raw_rows: int) -> str:
+def dbt_memory_limit(raw_rows: int, full_refresh: bool = True) -> str:
     """DuckDB's memory limit in dbt (the var `dbt_memory_limit`, profiles.yml): OUTCOMES_DBT_MEMORY_LIMIT
     when set, else the power of two at or above BYTES_PER_RAW_ROW a raw row, at least 512 MB and at
-    most half the machine's memory. 512 MB keeps the process tree small to 10x (7.4 M raw rows);
+    most half the machine's memory; for an incremental build at most DBT_INCREMENTAL_MEMORY_CEILING.
+    512 MB keeps the process tree small to 10x (7.4 M raw rows);
     the 100x full build (73 M) ran out of memory at 512 MB (`int_visits`' window over every
     version) and completed at 4 GB; at 1 GB one build completed and the next ran out (four models
     at once, none of them spilling enough). Raw rows, not the warehouse file, which also holds the models.
-    Powers of two: the var, and so dbt's partial parse, changes only when the data doubles."""
+    Powers of two: the var, and so dbt's partial parse, changes only when the data doubles; past
+    1 GB an incremental build after a full one parses once again (~2.5 s), and so does the next
+    full build (rare: the first, a changed project, an unfinished build)."""
     if os.environ.get(DBT_MEMORY_ENV):
         return os.environ[DBT_MEMORY_ENV]
     limit = DBT_MEMORY_FLOOR
     while limit < raw_rows * BYTES_PER_RAW_ROW:
         limit *= 2
     half_ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    return f"{min(limit, max(half_ram, DBT_MEMORY_FLOOR)) // 2**20}MB"
+    limit = min(limit, max(half_ram, DBT_MEMORY_FLOOR))
+    if not full_refresh:
+        limit = min(limit, DBT_INCREMENTAL_MEMORY_CEILING)
+    return f"{limit // 2**20}MB"
 
 
 DBT_THREADS_ENV = "OUTCOMES_DBT_THREADS"
@@ -86,7 +96,7 @@ def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: in
     home's target: a new home's first build skips the whole parse (~2.4 s)."""
     threads = dbt_threads()
     return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=WAREHOUSE_IN_HOME,
-                      target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)}) \
+                      target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows, full_refresh)}) \
         + ([] if threads is None else ["--threads", str(threads)])
 
 
