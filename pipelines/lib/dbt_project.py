@@ -46,8 +46,8 @@ DBT_MEMORY_ENV = "OUTCOMES_DBT_MEMORY_LIMIT"
 DBT_MEMORY_FLOOR = 512 * 2**20
 BYTES_PER_RAW_ROW = 55
 # An incremental build's ceiling: what it reads is a day's keys and the years, units and members
-# they touch, which DuckDB spills beyond its limit; at 100x a day's build peaked at 1.8 GB in all
-# at 1 GB, against 6.5 GB at the full build's 8 GB (docs/performance.md).
+# they touch, which DuckDB spills beyond its limit: at 100x a day peaked at 1.83 GB in all (the
+# whole process tree) at 1 GB, against 6.6-7.0 GB at the full build's 8 GB (docs/performance.md).
 DBT_INCREMENTAL_MEMORY_CEILING = 1024 * 2**20
 
 
