@@ -317,6 +317,12 @@ def test_conflicts_count_a_null_against_a_value_and_values_swapped_between_field
         ('V4', 'SOU', {t}, 'M2', 'drop_in', 'cafe', 'a.csv', 5, 'a'),
         ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'a.csv', 6, 'a'), ('V5', 'WAL', {t}, 'M3', 'member', 'cafe', 'b.csv', 6, 'b'),
         ('V5', 'BOO', {t}, 'M3', 'member', 'cafe', 'b2.csv', 6, 'b2')""")
+    # every raw file has its ledger row, written in the same transaction (a quarantined one no rows)
+    con.execute("CREATE SCHEMA ledger; CREATE TABLE ledger.files (source VARCHAR, file_path VARCHAR, "
+                "file_sha256 VARCHAR, status VARCHAR)")
+    con.execute("INSERT INTO ledger.files VALUES ('visits', 'a.csv', 'a', 'loaded'), ('visits', 'b.csv', 'b', 'loaded'), "
+                "('visits', 'b2.csv', 'b2', 'loaded'), ('visits', 'q.csv', 'q', 'quarantined'), "
+                "('zoom', 'z.csv', 'z', 'loaded')")
 
     def both() -> tuple[list[dict], list[dict]]:
         kept = conflicts(con, "visits")
@@ -334,6 +340,7 @@ def test_conflicts_count_a_null_against_a_value_and_values_swapped_between_field
     con.execute(f"""INSERT INTO raw.visits VALUES
         ('V3', 'WAL', {t}, 'M9', 'member', NULL, 'c.csv', 2, 'c'), ('V4', 'SOU', {t}, 'M2', 'drop_in', 'cafe', 'c.csv', 3, 'c'),
         ('V6', 'WAL', {t}, 'M4', 'member', 'cafe', 'c.csv', 4, 'c'), ('V1', 'WAL', {t}, 'M1', 'member', NULL, 'c.csv', 5, 'c')""")
+    con.execute("INSERT INTO ledger.files VALUES ('visits', 'c.csv', 'c', 'loaded')")
     kept, whole = both()
     [found] = kept
     assert kept == whole
