@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import fcntl
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -35,6 +36,32 @@ def outcomes(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     if check and proc.returncode != 0:
         raise AssertionError(f"outcomes {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+SELECTED_RUN = """
+import json
+import sys
+import dagster as dg
+from pathlib import Path
+from pipelines.runner import finish_run, run_pipeline
+from pipelines.lib.home import Home
+from pipelines.lib.dbt_project import prepare_manifest
+prepare_manifest()
+from pipelines.definitions import defs
+selection = getattr(dg.AssetSelection.assets(dg.AssetKey(json.loads(sys.argv[3]))), sys.argv[4])()
+keys = sorted(selection.resolve(defs.resolve_asset_graph()), key=str)
+home = Home.resolve(sys.argv[1])
+sys.exit(finish_run(run_pipeline(home, Path(sys.argv[2]), asset_selection=keys), home))
+"""
+
+
+def selected_run(home: Path, landing: Path, key: list[str], direction: str) -> subprocess.CompletedProcess:
+    """A run of a part of the asset graph, in process as `outcomes run` runs the whole: the asset
+    `key` and everything `direction` ("upstream", "downstream") of it, as the landing sensor (a raw
+    source downstream) or Dagster's "materialize selected" runs a part."""
+    return subprocess.run([sys.executable, "-c", SELECTED_RUN, str(home), str(landing), json.dumps(key), direction],
+                          cwd=REPO, env={**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"},
+                          capture_output=True, text=True)
 
 
 def kpis(home: Path) -> dict[tuple[str, str], float | None]:

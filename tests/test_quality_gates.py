@@ -19,10 +19,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.support import REPO, outcomes, write_export
+from tests.support import outcomes, selected_run, write_export
 
 pytestmark = pytest.mark.slow
 
@@ -304,21 +302,6 @@ def test_an_implausible_ratio_stops_publication(implausible_ratio):
 
 # --- a partial run cannot publish over an earlier failure -------------------------------------------
 
-PARTIAL_RUN = """
-import sys
-import dagster as dg
-from pathlib import Path
-from pipelines.runner import finish_run, run_pipeline
-from pipelines.lib.home import Home
-from pipelines.lib.dbt_project import prepare_manifest
-prepare_manifest()
-from pipelines.assets.raw import raw_key
-from pipelines.definitions import defs
-# what the landing sensor runs for new Zoom files: Zoom ingestion and everything downstream
-keys = sorted(dg.AssetSelection.assets(raw_key("zoom")).downstream().resolve(defs.resolve_asset_graph()), key=str)
-home = Home.resolve(sys.argv[1])
-sys.exit(finish_run(run_pipeline(home, Path(sys.argv[2]), asset_selection=keys), home))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -331,9 +314,8 @@ def partial_after_failure(bad_raw_row, tmp_path_factory) -> Run:
     shutil.copytree(bad_raw_row.home, home)
     write_export(landing / "zoom" / "participants_2023-05-16.csv", zoom_file("812 3456 7890", date(2023, 5, 16)))
     before = published_files(home)
-    proc = subprocess.run([sys.executable, "-c", PARTIAL_RUN, str(home), str(landing)], cwd=REPO,
-                          env={**os.environ, "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "False"},
-                          capture_output=True, text=True)
+    # what the landing sensor runs for new Zoom files: Zoom ingestion and everything downstream
+    proc = selected_run(home, landing, ["raw", "zoom"], "downstream")
     return Run(landing, home, proc, before)
 
 
