@@ -295,16 +295,17 @@ def freeze_year(home: Home, year: str, run_manifest: dict | None = None, *, note
     those numbers, so that `outcomes reproduce` rebuilds exactly them; `closed_by` names the closing
     run. Without a run_manifest one is built and written to <home>/runs/. Closing a closed year
     again returns its current version: later changes arrive as corrections (record_publication)."""
-    from pipelines.audit.manifest import build_run_manifest, read_published, utc_now, write_run_manifest
+    from pipelines.audit.manifest import build_run_manifest, read_published, utc_now, write_run_record
 
     year = year_label(year)
+    encoded = None
     if run_manifest is None:
         run_manifest = build_run_manifest(home, run_id=f"close-{year_folder(year)}-{utc_now().replace(':', '')}")
-        write_run_manifest(home, run_manifest)  # names its path in it
+        encoded = write_run_record(home, run_manifest)[1]  # names its path in it
     published = read_published(home)
     with _locked(home):
         if published:
-            _record(home, published, run_manifest)
+            _record(home, published, run_manifest, encoded)
         existing = versions(home, year)
         last = existing[-1] if existing else None
         if any(v.kind == "final" for v in existing):

@@ -130,6 +130,11 @@ def state_tables(r: Record) -> tuple[str, str]:
     return f"redelivery.{r.table}_{digest}", f"redelivery.{r.table}_{digest}_files"
 
 
+# A source's files with rows in raw, from the ledger: a row a file (the raw tables hold a row a
+# line: 52 M visits at 100x)
+LOADED_FILES = "SELECT DISTINCT file_path, file_sha256 FROM ledger.files WHERE source = ? AND status = 'loaded'"
+
+
 def refresh(con, r: Record, source: str) -> str:
     """Bring the kept conflicting keys of `r` up to date and return their table. Raw tables are
     only ever appended to (a file's rows in one transaction, with its row in ledger.files among
@@ -149,12 +154,10 @@ def refresh(con, r: Record, source: str) -> str:
                                       "regexp_full_match(table_name, ?)", [f"{r.table}_[0-9a-f]{{12}}(_files)?"]).fetchall():
                 con.execute(f"DROP TABLE redelivery.{old}")
             con.execute(f"CREATE TABLE {found} AS {find_all(r)}")
-            con.execute(f"CREATE TABLE {files} AS SELECT DISTINCT file_path, file_sha256 FROM raw.{r.table}")
+            con.execute(f"CREATE TABLE {files} AS {LOADED_FILES}", [source])
         else:
-            # from the ledger, a row a file: the raw table holds a row a line (52 M visits at 100x)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_files AS SELECT DISTINCT file_path, file_sha256
-                            FROM ledger.files ANTI JOIN {files} USING (file_path, file_sha256)
-                            WHERE source = ? AND status = 'loaded'""", [source])
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_files AS SELECT * FROM ({LOADED_FILES}) AS loaded
+                            ANTI JOIN {files} USING (file_path, file_sha256)""", [source])
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_keys AS SELECT DISTINCT {r.keys}
                             FROM raw.{r.table} SEMI JOIN _new_files USING (file_path, file_sha256)""")
             con.execute(f"DELETE FROM {found} f WHERE EXISTS (SELECT 1 FROM _new_keys n WHERE {_same_key(r, 'f', 'n')})")
