@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.demo import background
 from pipelines.demo.generator import PUBLISHED_2021_22, expected_kpis, write_demo_landing
+from pipelines.lib.errors import UsageError
+from tests.support import outcomes
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = 0.05
@@ -281,3 +284,24 @@ def test_the_outcome_inputs_have_realistic_shapes(small):
     assert sum(d <= 3 for d in known) / len(known) > 0.6
     assert summary["rows"]["outcome_measures"]["rejected"] > 0  # incomplete questionnaires
     assert any(p["path"].startswith("members/") for p in summary["mess"]["duplicate_copies"])
+
+
+def test_outcomes_demo_refuses_bad_settings_before_writing(tmp_path):
+    proc = outcomes("demo", "--home", str(tmp_path / "home"), "--scale", "0", check=False)
+    assert proc.returncode == 2 and "scale must be a positive number" in proc.stderr
+    assert not any((tmp_path / "home" / "landing").glob("*/*"))
+
+
+def test_the_background_writer_reports_its_error_and_is_stopped(tmp_path):
+    """`outcomes demo` writes the demo in another process while it prepares its run
+    (pipelines/demo/background.py): the writer's error reaches the user as a usage error, and a
+    writer still running when the command stops is killed, not left writing."""
+    failing = subprocess.Popen([sys.executable, "-c", "import sys; print('error: no room', file=sys.stderr); sys.exit(2)"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with pytest.raises(UsageError, match="^no room$"):
+        background.finish(failing)
+    busy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    background.stop(busy)
+    assert busy.returncode is not None
+    writer = background.start(tmp_path / "landing", seed=1, scale=SMALL, years=1)
+    assert background.finish(writer)["files"]["total"]["written"] == len(_tree(tmp_path / "landing"))
