@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.audit.manifest import files_in_scope
 from pipelines.lib import kpi_registry
 from pipelines.lib import dbt_project
 from tests.support import demo_run, kpis, outcomes
@@ -177,7 +178,7 @@ def test_run_manifest_records_files_results_and_kpis(demo):
     m = json.loads(path.read_text())
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         ledger = con.execute("SELECT file_path, file_sha256, status FROM ledger.files ORDER BY 1, 2").fetchall()
-    assert [(f["path"], f["sha256"], f["status"]) for f in m["files_in_scope"]] == ledger
+    assert [(f["path"], f["sha256"], f["status"]) for f in files_in_scope(m)] == ledger
     assert m["success"] is True and m["code_version"]["git_commit"] and m["dbt"]["counts"].get("success", 0) > 20
     assert {(r["financial_year"], r["kpi"]): r["value"] for r in m["kpis"]} == kpis(home)
     assert m["landing"] == str(demo[0].resolve()) and m["pseudonym_key_check"]

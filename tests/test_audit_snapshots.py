@@ -1,14 +1,17 @@
 """The snapshot store, run manifests and the audit commands' argument handling (fast: no pipeline run)."""
+import gzip
 import hashlib
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
 from pipelines.audit import snapshots as s
 from pipelines.audit.kpis import file_in_scope
-from pipelines.audit.manifest import build_run_manifest, dumps, key_check, record_run
+from pipelines.audit.manifest import (FILES_DIGEST, RecordChainError, build_run_manifest, dumps, files_in_scope,
+                                      key_check, record_run)
 from pipelines.audit.trace import parse_month
 from pipelines.lib import kpi_registry
 from pipelines.lib.errors import UsageError
@@ -188,3 +191,89 @@ def test_explain_works_before_any_run(tmp_path):
     ratio = outcomes("explain", "prescriptions_per_contact", "--home", str(tmp_path), "--no-sql").stdout
     assert "social_prescriptions (numerator)" in ratio and "int_social_prescriptions" in ratio
     assert "select" not in ratio.lower()
+
+
+def test_run_records_chain_the_files_added_and_rebuild_the_whole_list(tmp_path, monkeypatch):
+    """A record lists the ledger rows of the runs new or grown since the record before it and names
+    that record; the whole list is rebuilt from the chain and checked against the record's digest,
+    which is the lineage asset's (FILES_DIGEST, in DuckDB). A changed record of the chain, a ledger
+    that is not a superset of the last record's, and FULL_EVERY records each end a chain."""
+    from pipelines.lib.warehouse import connect
+
+    home = Home(tmp_path / "home")
+
+    def land(*files):  # (path, run_id): ledger rows as ingestion writes them
+        with connect(home.warehouse) as con:
+            for path, run in files:
+                con.execute("INSERT INTO ledger.files VALUES ('visits', ?, sha256(?), 'loaded', NULL, 3, 3, 0, NULL, "
+                            "TIMESTAMP '2026-12-07 12:00:00', ?)", [path, path, run])
+
+    def record(run_id):
+        path = record_run(home, {"success": False, "run_id": run_id})
+        return json.loads(path.read_text())
+
+    def ledger():
+        with connect(home.warehouse, read_only=True) as con:
+            return (con.execute("SELECT file_path, file_sha256 FROM ledger.files ORDER BY 1, 2").fetchall(),
+                    con.execute(FILES_DIGEST).fetchone()[0])
+
+    land(("visits/a.csv", "r1"), ("visits/b.csv", "r1"))
+    first = record("one")
+    assert len(first["files_in_scope"]) == 2 and "previous_record" not in first
+    land(("visits/c.csv", "r2"))
+    second = record("two")
+    assert [f["path"] for f in second["files_added"]] == ["visits/c.csv"] and "files_in_scope" not in second
+    assert second["previous_record"]["path"] == first["manifest_path"] and second["files_digest"] == ledger()[1]
+    land(("visits/0.csv", "r2"))  # a run that grew since: its rows listed again (a union rebuilds the set)
+    third = record("three")
+    assert sorted(f["path"] for f in third["files_added"]) == ["visits/0.csv", "visits/c.csv"]
+    assert [(f["path"], f["sha256"]) for f in files_in_scope(third)] == ledger()[0] and third["files_in_scope_count"] == 4
+
+    changed = Path(first["manifest_path"])  # an auditor's copy of a record edited: the chain says so
+    changed.chmod(0o644)
+    changed.write_text(changed.read_text().replace("visits/b.csv", "visits/B.csv"))
+    with pytest.raises(RecordChainError, match="has changed"):
+        files_in_scope(third)
+    wrong = dict(third, files_digest="0" * 64)
+    with pytest.raises(RecordChainError, match="not the ones it describes"):
+        files_in_scope(wrong, load=lambda p: second if p == third["previous_record"] else first)
+
+    with connect(home.warehouse) as con:  # a warehouse made again from fewer files: the whole list
+        con.execute("DELETE FROM ledger.files WHERE file_path = 'visits/a.csv'")
+    assert len(record("four")["files_in_scope"]) == 3
+    monkeypatch.setattr("pipelines.audit.manifest.FULL_EVERY", 2)
+    assert "files_added" in record("five") and "files_in_scope" in record("six")  # chains of FULL_EVERY - 1
+
+
+def test_a_snapshot_keeps_its_chain_of_run_records(tmp_path):
+    """A version's run record is chained: the store keeps a copy of every record of its chain (by
+    SHA-256, once), so that it still names its files when <home>/runs is gone; a chain already
+    broken in runs/ gives the version the whole list instead."""
+    from pipelines.lib.warehouse import connect
+
+    home = Home(tmp_path / "home")
+    with connect(home.warehouse) as con:
+        con.execute("INSERT INTO ledger.files VALUES ('visits', 'visits/a.csv', sha256('a'), 'loaded', NULL, 1, 1, 0, "
+                    "NULL, TIMESTAMP '2026-12-07 12:00:00', 'r1')")
+    first = json.loads(record_run(home, {"success": False, "run_id": "one"}).read_text())
+    with connect(home.warehouse) as con:
+        con.execute("INSERT INTO ledger.files VALUES ('visits', 'visits/b.csv', sha256('b'), 'loaded', NULL, 1, 1, 0, "
+                    "NULL, TIMESTAMP '2026-12-07 12:05:00', 'r2')")
+    second = json.loads(record_run(home, {"success": False, "run_id": "two"}).read_text())
+    assert "previous_record" in second
+    (v1,) = s.record_publication(home, rows(), second).values()
+    stored = list((tmp_path / "home" / "snapshots" / s.RECORDS).iterdir())
+    assert [p.name for p in stored] == [f"{second['previous_record']['sha256']}.json.gz"]
+    third = json.loads(record_run(home, {"success": False, "run_id": "three"}).read_text())
+    Path(second["manifest_path"]).unlink()  # the chain broken in runs/: the version lists every file itself
+    (v2,) = s.record_publication(home, rows(visits=600), third).values()
+    kept = s.resolve(home, v2).run_manifest()
+    assert [f["path"] for f in kept["files_in_scope"]] == ["visits/a.csv", "visits/b.csv"] and "previous_record" not in kept
+    for p in (tmp_path / "home" / "runs").iterdir():
+        p.unlink()
+    assert [f["path"] for f in s.resolve(home, v1).files_in_scope()] == ["visits/a.csv", "visits/b.csv"]
+    stored[0].chmod(0o644)
+    stored[0].write_bytes(gzip.compress(b"{}"))
+    with pytest.raises(RecordChainError, match="has changed"):
+        s.resolve(home, v1).files_in_scope()
+    assert first["files_in_scope"][0]["path"] == "visits/a.csv"

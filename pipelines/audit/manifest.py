@@ -3,8 +3,17 @@
 `outcomes run`, `outcomes demo` and `outcomes watch` write one after each run (pipelines.runner
 finish_run calls record_run). A manifest holds the run id (the Dagster run id), the time, the
 code version (git commit, else the package version), the dbt project fingerprint, a check value of
-the pseudonymisation key (never the key), every file in scope (ledger.files: path, SHA-256,
+the pseudonymisation key (never the key), the files in scope (ledger.files: path, SHA-256,
 status), the dbt results (counts by status), the failed asset checks, and the KPI values.
+
+The files in scope, chained: the ledger only grows (a file's row is written once), so a record
+lists the rows added since the record before it (`files_added`: every row of a run that is new
+or has grown since) and names that record (`previous_record`: its path and SHA-256); every
+FULL_EVERY-th record, the first of a home, and any record whose predecessor cannot be used list
+every file (`files_in_scope`). Each record also holds the count and one digest of the whole set
+(`files_digest`, as the lineage asset's), which `files_in_scope()` checks when it rebuilds the set
+from the chain. A 100x history holds 344,544 files: its whole list was 118 MB of JSON and ~3 s
+of every run (docs/performance.md).
 
 Written atomically (temporary file, then rename); never rewritten.
 """
@@ -24,9 +33,23 @@ from pipelines.lib import kpi_registry
 from pipelines.lib.atomic import write_text
 from pipelines.lib.home import Home
 
-FORMAT = "outcomes-run-manifest/1"
+FORMAT = "outcomes-run-manifest/2"
 REPO = Path(__file__).resolve().parents[2]
 KEY_CHECK_LABEL = b"outcomes key check v1"
+FULL_EVERY = 50  # a whole list every 50th record: a chain to rebuild is at most 49 records long
+LATEST = "latest-record"  # runs/latest-record (not *.json): the last record's path, digest and ledger runs
+FILE_FIELDS = ("source", "path", "sha256", "status", "rows_loaded", "rows_rejected", "duplicate_of", "loaded_at",
+               "run_id")
+FILE_ROWS = ("SELECT source, file_path, file_sha256, status, rows_loaded, rows_rejected, duplicate_of, "
+             "strftime(loaded_at, '%Y-%m-%dT%H:%M:%SZ'), run_id FROM ledger.files")
+# one digest of every (path, SHA-256) in scope, in DuckDB (the lineage asset records it too)
+FILES_DIGEST = ("SELECT coalesce(sha256(string_agg(file_path || chr(0) || file_sha256 || chr(10), '' "
+                "ORDER BY file_path, file_sha256)), sha256('')), count(*) FROM ledger.files")
+
+
+class RecordChainError(Exception):
+    """The files in scope of a chained record cannot be rebuilt: a record of its chain is missing or
+    changed, or the rebuilt set is not the one the record describes."""
 
 
 def runs_dir(home: Home) -> Path:
@@ -84,19 +107,40 @@ def dbt_results(home: Home) -> dict | None:
             "elapsed_seconds": data.get("elapsed_time")}
 
 
-def read_state(home: Home) -> tuple[list[dict], list[dict]]:
-    """(files in scope, KPI rows) from the warehouse, read-only; empty when there is none yet."""
+def digest_of(files) -> str:
+    """FILES_DIGEST of a list of files (dicts with path and sha256), in Python."""
+    h = hashlib.sha256()
+    for path, sha in sorted((f["path"], f["sha256"]) for f in files):
+        h.update(f"{path}\0{sha}\n".encode())
+    return h.hexdigest()
+
+
+def read_files(con, since: dict[str, int] | None = None) -> dict:
+    """The files in scope: count, digest, status counts, rows per loading run (`runs`: run id, ''
+    for none -> rows) and the rows themselves: all of them, or with `since` (the runs of an
+    earlier record, a subset of these) only those of the runs new or grown since."""
+    digest, count = con.execute(FILES_DIGEST).fetchone()
+    runs = dict(con.execute("SELECT coalesce(run_id, ''), count(*) FROM ledger.files GROUP BY 1 ORDER BY 1").fetchall())
+    by_status = dict(con.execute("SELECT status, count(*) FROM ledger.files GROUP BY 1 ORDER BY 1").fetchall())
+    query, params = FILE_ROWS, []
+    if since is not None:
+        grown = [r for r, n in runs.items() if since.get(r) != n]
+        query += " WHERE coalesce(run_id, '') IN (SELECT unnest(?::VARCHAR[]))"
+        params = [grown]
+    rows = con.execute(query + " ORDER BY file_path, file_sha256", params).fetchall()
+    return {"count": count, "digest": digest, "by_status": by_status, "runs": runs,
+            "rows": [dict(zip(FILE_FIELDS, r)) for r in rows]}
+
+
+def read_state(home: Home, since: dict[str, int] | None = None) -> tuple[dict | None, list[dict]]:
+    """(files in scope as read_files gives them, KPI rows) from the warehouse, read-only; (None,
+    []) when there is none yet."""
     if not home.warehouse.exists():
-        return [], []
+        return None, []
     from pipelines.audit.db import read_warehouse
 
     with read_warehouse(home, need_audit_models=False) as con:
-        files = [dict(zip(("source", "path", "sha256", "status", "rows_loaded", "rows_rejected", "duplicate_of",
-                           "loaded_at", "run_id"), r))
-                 for r in con.execute(
-                     "SELECT source, file_path, file_sha256, status, rows_loaded, rows_rejected, duplicate_of, "
-                     "strftime(loaded_at, '%Y-%m-%dT%H:%M:%SZ'), run_id FROM ledger.files "
-                     "ORDER BY file_path, file_sha256").fetchall()]
+        files = read_files(con, since)
         has_kpis = con.execute("SELECT count(*) FROM information_schema.tables "
                                "WHERE table_schema = 'main' AND table_name = 'kpi_annual'").fetchone()[0]
         rows = con.execute("SELECT financial_year, kpi, value FROM main.kpi_annual").fetchall() if has_kpis else []
@@ -104,6 +148,55 @@ def read_state(home: Home) -> tuple[list[dict], list[dict]]:
     kpis = [{"financial_year": y, "kpi": k, "value": v}
             for y, k, v in sorted(rows, key=lambda r: (r[0], order.get(r[1], 99), r[1]))]
     return files, kpis
+
+
+def previous_record(home: Home) -> dict | None:
+    """The record a new one can chain to (runs/LATEST): None when there is none, it is gone,
+    changed size or is another home's (a copied home), its chain is FULL_EVERY - 1 long already,
+    or it cannot be read."""
+    try:
+        latest = json.loads((runs_dir(home) / LATEST).read_text())
+        path = Path(latest["path"])
+        if path.parent == runs_dir(home) and path.stat().st_size == latest["size"] and latest["chain"] + 1 < FULL_EVERY:
+            return latest
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def load_record(pointer: dict) -> dict:
+    """The record a `previous_record` names, from runs/, checked against its SHA-256."""
+    try:
+        data = Path(pointer["path"]).read_bytes()
+    except OSError as exc:
+        raise RecordChainError(f"the run record {pointer['path']} of the chain cannot be read: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != pointer["sha256"]:
+        raise RecordChainError(f"the run record {pointer['path']} has changed since a later record named it")
+    return json.loads(data)
+
+
+def files_in_scope(record: dict, load=load_record) -> list[dict]:
+    """Every file in scope of a run, in (path, SHA-256) order: its record's whole list, or the
+    list its chain ends in with each later record's added rows (`load(pointer)` reads a record a
+    `previous_record` names), checked against the record's count and digest. A record that lists
+    no files and names no previous one (a snapshot's summary of a run): none."""
+    if "files_in_scope" not in record and not record.get("previous_record"):
+        return []
+    chain, head = [], record
+    while "files_in_scope" not in head:
+        if not head.get("previous_record"):
+            raise RecordChainError(f"run record {head.get('run_id')} has neither its files nor a previous record")
+        chain.append(head)
+        head = load(head["previous_record"])
+    files = {(f["path"], f["sha256"]): f for f in head["files_in_scope"]}
+    for later in reversed(chain):
+        files.update(((f["path"], f["sha256"]), f) for f in later["files_added"])
+    out = [files[k] for k in sorted(files)]
+    if "files_digest" in record and (len(out), digest_of(out)) != (record["files_in_scope_count"],
+                                                                        record["files_digest"]):
+        raise RecordChainError(f"the files rebuilt for run record {record.get('run_id')} are not the ones it "
+                               f"describes ({len(out):,} files against {record['files_in_scope_count']:,})")
+    return out
 
 
 def last_landing(home: Home) -> str | None:
@@ -124,9 +217,15 @@ def build_run_manifest(home: Home, summary: dict | None = None, *, run_id: str |
     """The manifest of a run. `summary` is pipelines.runner.run_pipeline's (it names the landing
     root); inside a Dagster job pass run_id (the checks are then not known yet and recorded as None)."""
     summary = summary or {}
-    files, kpis = read_state(home)
+    previous = previous_record(home)
+    files, kpis = read_state(home, previous["runs"] if previous else None)
+    if files is not None and previous is not None and any(files["runs"].get(r, 0) < n
+                                                          for r, n in previous["runs"].items()):
+        previous = None  # not the ledger the previous record saw (a warehouse made again): the whole list
+        files = read_state(home)[0]
+    files = files or {"count": 0, "digest": hashlib.sha256(b"").hexdigest(), "by_status": {}, "runs": {}, "rows": []}
     landing = landing or summary.get("landing") or os.environ.get("OUTCOMES_LANDING") or last_landing(home)
-    return {
+    record = {
         "format": FORMAT,
         "run_id": summary.get("run_id") or run_id,
         "written_at": utc_now(),
@@ -135,22 +234,30 @@ def build_run_manifest(home: Home, summary: dict | None = None, *, run_id: str |
         "landing": str(Path(landing).resolve()) if landing else None,
         "code_version": code_version(),
         "pseudonym_key_check": key_check(home),
-        "files_in_scope": files,
-        "files_by_status": dict(sorted(Counter(f["status"] for f in files).items())),
-        "ingested_this_run": summary.get("ingested"),
-        "dbt": dbt_results(home),
-        "step_seconds": summary.get("step_seconds"),
-        "checks": None if not summary else {"failed_checks": summary.get("failed_checks", []),
-                                            "failed_steps": summary.get("failed_steps", [])},
-        "kpis": kpis,
+        "files_in_scope_count": files["count"],
+        "files_digest": files["digest"],
+        "files_by_status": files["by_status"],
+        "ledger_runs": files["runs"],
     }
+    if previous is None:
+        record["files_in_scope"] = files["rows"]
+    else:
+        record["previous_record"] = {k: previous[k] for k in ("path", "sha256", "chain")}
+        record["files_added"] = files["rows"]
+    return {**record,
+            "ingested_this_run": summary.get("ingested"),
+            "dbt": dbt_results(home),
+            "step_seconds": summary.get("step_seconds"),
+            "checks": None if not summary else {"failed_checks": summary.get("failed_checks", []),
+                                                "failed_steps": summary.get("failed_steps", [])},
+            "kpis": kpis}
 
 
 def dumps(data: dict) -> str:
-    """Readable JSON with one line per list item of `files_in_scope` (thousands of files stay small)."""
+    """Readable JSON with one line per listed file (thousands of files stay small)."""
     items, encode = [], json.JSONEncoder(default=str).encode  # one encoder for every file (344,544 at 100x)
     for key, value in data.items():
-        if key == "files_in_scope" and isinstance(value, list):
+        if key in ("files_in_scope", "files_added") and isinstance(value, list):
             body = ",\n".join("  " + encode(f) for f in value)
             items.append(f' {json.dumps(key)}: [\n{body}\n ]' if value else f' {json.dumps(key)}: []')
         else:
@@ -158,20 +265,23 @@ def dumps(data: dict) -> str:
     return "{\n" + ",\n".join(items) + "\n}\n"
 
 
-def write_run_manifest(home: Home, manifest: dict) -> Path:
-    return write_run_record(home, manifest)[0]
-
-
 def write_run_record(home: Home, manifest: dict) -> tuple[Path, str]:
-    """Write the run's record, naming its path in it (`manifest_path`); (path, the JSON written),
-    which the snapshot versions it produces keep too (encoding a 100x record takes ~1.4 s)."""
+    """Write the run's record, naming its path in it (`manifest_path`), and make it the one the
+    next record chains to (runs/LATEST); (path, the JSON written), which the snapshot versions it
+    produces keep too."""
     run_id = manifest.get("run_id") or "run-" + manifest["written_at"].replace(":", "")
     path = runs_dir(home) / f"{run_id}.json"
     if path.exists():  # never rewrite a run's record
         path = path.with_name(f"{run_id}-{manifest['written_at'].replace(':', '')}.json")
     manifest["manifest_path"] = str(path)
     text = dumps(manifest)
-    return write_text(path, text, mode=0o444), text
+    write_text(path, text, mode=0o444)
+    data = text.encode()
+    chain = manifest["previous_record"]["chain"] + 1 if manifest.get("previous_record") else 0
+    write_text(runs_dir(home) / LATEST, json.dumps({"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+                                                    "size": len(data), "chain": chain,
+                                                    "runs": manifest.get("ledger_runs", {})}))
+    return path, text
 
 
 def read_published(home: Home) -> list[tuple[str, str, float | None]] | None:

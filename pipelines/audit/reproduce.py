@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pipelines.audit.manifest import build_run_manifest, code_version, key_check, write_run_manifest
+from pipelines.audit.manifest import (RecordChainError, build_run_manifest, code_version, key_check, read_state,
+                                      write_run_record)
 from pipelines.audit.snapshots import Snapshot, format_value, resolve
 from pipelines.lib import kpi_registry
 from pipelines.lib.errors import UsageError
@@ -84,11 +85,12 @@ def reproduce(home: Home, ref: str, *, run_pipeline: Callable[[Home, Path], dict
               scratch: str | None = None, progress=print) -> Result:
     """`run_pipeline(home, landing) -> summary` runs the whole job: the command layer's runner
     (pipelines.runner), given by the CLI, which this module sits below."""
-    from pipelines.audit.manifest import read_state
-
     snap = resolve(home, ref)
     run = snap.run_manifest()
-    files = run.get("files_in_scope")
+    try:
+        files = snap.files_in_scope()
+    except RecordChainError as exc:
+        raise UsageError(f"snapshot {snap.id} cannot name its files: {exc}") from None
     if not files:
         raise UsageError(f"snapshot {snap.id} has no run manifest naming its files: it cannot be reproduced")
     landing_root = Path(landing or run.get("landing") or "")
@@ -124,7 +126,7 @@ def reproduce(home: Home, ref: str, *, run_pipeline: Callable[[Home, Path], dict
     progress(f"reproducing {snap.id} ({snap.financial_year}, {snap.kind}) from {result.files_placed} files of "
              f"{landing_root} in {root}")
     summary = run_pipeline(scratch_home, scratch_landing)
-    write_run_manifest(scratch_home, build_run_manifest(scratch_home, summary, landing=scratch_landing))
+    write_run_record(scratch_home, build_run_manifest(scratch_home, summary, landing=scratch_landing))
     if not summary["success"]:
         result.run_ok = False
         result.notes.append("the scratch run did not complete: "

@@ -6,8 +6,10 @@ Layout, one folder per financial year and version:
                                /diff.csv       kpi,previous,current,change against the previous version
                                /manifest.json  id, year, version, kind, time, previous id, kpis.csv SHA-256,
                                                the changes, and the run that produced it (summary)
-                               /run-manifest.json.gz  that run's full manifest, every file in scope with
-                                               its SHA-256 (what `outcomes reproduce` rebuilds from)
+                               /run-manifest.json.gz  that run's record: its files in scope with their
+                                               SHA-256 (what `outcomes reproduce` rebuilds from),
+                                               or the records added since the one it chains to
+    <home>/snapshots/records/<sha256>.json.gz  the run records the versions' chains run through
 
 A version is written into a temporary folder and renamed into place, under a lock; its files are
 made read-only and never touched again. Kinds:
@@ -39,7 +41,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.audit.manifest import utc_now
+from pipelines.audit.manifest import RecordChainError, load_record, read_state, utc_now
+from pipelines.audit.manifest import files_in_scope as record_files
 from pipelines.lib import financial_year
 from pipelines.lib import kpi_registry
 from pipelines.lib.errors import UsageError
@@ -50,6 +53,7 @@ YEAR = financial_year.LABEL
 REF = re.compile(r"(\d{4})[/-](\d{2})(?:[/@]v?(\d+))?")
 KINDS = ("provisional", "final", "correction")
 RUN_FILE = "run-manifest.json.gz"
+RECORDS = "records"  # <store>/records/<sha256>.json.gz: the run records the versions' chains run through
 
 
 class SnapshotError(RuntimeError):
@@ -72,11 +76,17 @@ class Snapshot:
         return read_values(self.path / "kpis.csv")
 
     def run_manifest(self) -> dict:
-        """The full manifest of the run that produced this version (with every file in scope)."""
+        """The record of the run that produced this version (files_in_scope() lists its files)."""
         path = self.path / RUN_FILE
         if path.exists():
             return json.loads(gzip.decompress(path.read_bytes()))
         return self.manifest.get("run") or {}
+
+    def files_in_scope(self) -> list[dict]:
+        """Every file in scope of the run that produced this version: its record's list, or the
+        chain of records the store keeps for it (RECORDS), checked against the record's digest."""
+        root = self.path.parents[1]
+        return record_files(self.run_manifest(), load=lambda pointer: _stored_record(root, pointer))
 
     def intact(self) -> bool:
         """kpis.csv and the run manifest still have the SHA-256 recorded when the version was written."""
@@ -195,12 +205,57 @@ def _locked(home: Home):
 
 
 def compressed_run(run_manifest: dict | None, encoded: str | None = None) -> bytes:
-    """The run's full manifest as kept beside each version it produced (RUN_FILE): `encoded`, its
-    JSON as the run's record holds it, when the caller has it. gzip level 1: a 100x run's manifest
-    lists 344,544 files (~118 MB of JSON): 0.5 s and 19.7 MB, against 1.1 s and 17.5 MB at level 6
-    and twice that at level 9, the module's default."""
+    """The run's record as kept beside each version it produced (RUN_FILE): `encoded`, its JSON as
+    written to runs/, when the caller has it. gzip level 1: a record listing every file of a 100x
+    history (344,544, ~118 MB of JSON) takes 0.5 s and 19.7 MB, against 1.1 s and 17.5 MB at level
+    6 and twice that at level 9, the module's default."""
     text = json.dumps(run_manifest or {}, default=str) if encoded is None else encoded
     return gzip.compress(text.encode(), compresslevel=1, mtime=0)
+
+
+def _stored_record(root: Path, pointer: dict) -> dict:
+    """A run record of a version's chain, as the store keeps it, checked against its SHA-256."""
+    try:
+        data = gzip.decompress((root / RECORDS / f"{pointer['sha256']}.json.gz").read_bytes())
+    except OSError as exc:
+        raise RecordChainError(f"the store has no copy of run record {pointer['path']}: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != pointer["sha256"]:
+        raise RecordChainError(f"the store's copy of run record {pointer['path']} has changed")
+    return json.loads(data)
+
+
+def _keep_chain(home: Home, run_manifest: dict) -> None:
+    """Copy into the store the run records a chained record runs through (back to one listing
+    every file) that it does not hold yet: a version stays reproducible when <home>/runs is
+    pruned, and each run adds the records since the last version, not the history's list."""
+    folder = store(home) / RECORDS
+    pointer = run_manifest.get("previous_record")
+    while pointer:
+        dest = folder / f"{pointer['sha256']}.json.gz"
+        if dest.exists():
+            return
+        record = load_record(pointer)
+        data = Path(pointer["path"]).read_bytes()
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{dest.name}.tmp"
+        tmp.write_bytes(gzip.compress(data, compresslevel=1, mtime=0))
+        tmp.chmod(0o444)
+        os.replace(tmp, dest)
+        pointer = record.get("previous_record")
+
+
+def _self_contained(home: Home, run_manifest: dict | None, encoded: str | None) -> tuple[dict | None, bytes]:
+    """(the run's record, compressed) as a version keeps it, its chain kept in the store; when a
+    record of the chain is gone or changed, the record with every file of the warehouse listed
+    (this is called right after the run, so that is the run's)."""
+    if run_manifest and run_manifest.get("previous_record"):
+        try:
+            _keep_chain(home, run_manifest)
+        except RecordChainError:
+            run_manifest = {k: v for k, v in run_manifest.items() if k not in ("previous_record", "files_added")}
+            run_manifest["files_in_scope"] = read_state(home)[0]["rows"]
+            encoded = None
+    return run_manifest, compressed_run(run_manifest, encoded)
 
 
 def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run_manifest: dict | None,
@@ -218,9 +273,8 @@ def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run
     kpis = render_values(year, values)
     changes = diff(previous.values() if previous else None, values)
     run_full = compressed_run(run_manifest) if run_full is None else run_full
-    run_summary = {k: v for k, v in (run_manifest or {}).items() if k != "files_in_scope"}
-    files = (run_manifest or {}).get("files_in_scope") or []
-    run_summary["files_in_scope_count"] = len(files)
+    run_summary = {k: v for k, v in (run_manifest or {}).items() if k not in ("files_in_scope", "files_added")}
+    run_summary.setdefault("files_in_scope_count", len((run_manifest or {}).get("files_in_scope") or []))
     manifest = {
         "format": "outcomes-kpi-snapshot/1",
         "id": f"{folder.name}/v{version}",
@@ -271,7 +325,8 @@ def _record(home: Home, rows, run_manifest: dict | None, encoded: str | None = N
             out[year] = last.id
             continue
         closed = any(s.kind == "final" for s in existing)
-        run_full = compressed_run(run_manifest, encoded) if run_full is None else run_full  # once, whatever the years
+        if run_full is None:  # once, whatever the years
+            run_manifest, run_full = _self_contained(home, run_manifest, encoded)
         out[year] = _write_version(home, year, values, "correction" if closed else "provisional",
                                    run_manifest, last, run_full=run_full).id
     return out
@@ -315,13 +370,14 @@ def freeze_year(home: Home, year: str, run_manifest: dict | None = None, *, note
         else:
             rows = run_manifest.get("kpis")
             if not rows:
-                from pipelines.audit.manifest import read_state
                 rows = read_state(home)[1]
             values, provenance = _values_by_year(rows).get(year), run_manifest
         if not values:
             raise UsageError(f"no KPIs for {year} to freeze")
         closed_by = {k: run_manifest.get(k) for k in ("run_id", "written_at", "manifest_path")}
-        return _write_version(home, year, values, "final", provenance, last, note, closed_by=closed_by).id
+        provenance, run_full = _self_contained(home, provenance, None)
+        return _write_version(home, year, values, "final", provenance, last, note, closed_by=closed_by,
+                              run_full=run_full).id
 
 
 def render_list(snapshots: list[Snapshot]) -> str:
