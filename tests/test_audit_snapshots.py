@@ -3,6 +3,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -228,6 +229,10 @@ def test_run_records_chain_the_files_added_and_rebuild_the_whole_list(tmp_path, 
     third = record("three")
     assert sorted(f["path"] for f in third["files_added"]) == ["visits/0.csv", "visits/c.csv"]
     assert [(f["path"], f["sha256"]) for f in files_in_scope(third)] == ledger()[0] and third["files_in_scope_count"] == 4
+
+    shutil.copytree(home.root, tmp_path / "copy")  # a copied home's records chain to its own copies
+    copied = json.loads(record_run(Home(tmp_path / "copy"), {"success": False, "run_id": "copied"}).read_text())
+    assert copied["previous_record"]["path"] == str(tmp_path / "copy" / "runs" / "three.json")
 
     changed = Path(first["manifest_path"])  # an auditor's copy of a record edited: the chain says so
     changed.chmod(0o644)

@@ -151,14 +151,14 @@ def read_state(home: Home, since: dict[str, int] | None = None) -> tuple[dict | 
 
 
 def previous_record(home: Home) -> dict | None:
-    """The record a new one can chain to (runs/LATEST): None when there is none, it is gone,
-    changed size or is another home's (a copied home), its chain is FULL_EVERY - 1 long already,
-    or it cannot be read."""
+    """The record a new one can chain to (runs/LATEST), in this home's runs/ (a copied home's
+    records chain to its own copies): None when there is none, it is gone or changed size, its
+    chain is FULL_EVERY - 1 long already, or it cannot be read."""
     try:
         latest = json.loads((runs_dir(home) / LATEST).read_text())
-        path = Path(latest["path"])
-        if path.parent == runs_dir(home) and path.stat().st_size == latest["size"] and latest["chain"] + 1 < FULL_EVERY:
-            return latest
+        path = runs_dir(home) / Path(latest["path"]).name
+        if path.stat().st_size == latest["size"] and latest["chain"] + 1 < FULL_EVERY:
+            return {**latest, "path": str(path)}
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return None
