@@ -230,6 +230,10 @@ def test_run_records_chain_the_files_added_and_rebuild_the_whole_list(tmp_path, 
     assert sorted(f["path"] for f in third["files_added"]) == ["visits/0.csv", "visits/c.csv"]
     assert [(f["path"], f["sha256"]) for f in files_in_scope(third)] == ledger()[0] and third["files_in_scope_count"] == 4
 
+    (v1,) = s.record_publication(home, rows(), third).values()  # the store keeps both records of its chain
+    assert {p.name for p in (home.root / "snapshots" / s.RECORDS).iterdir()} == {
+        f"{r['previous_record']['sha256']}.json.gz" for r in (second, third)}
+    assert [(f["path"], f["sha256"]) for f in s.resolve(home, v1).files_in_scope()] == ledger()[0]
     shutil.copytree(home.root, tmp_path / "copy")  # a copied home's records chain to its own copies
     copied = json.loads(record_run(Home(tmp_path / "copy"), {"success": False, "run_id": "copied"}).read_text())
     assert copied["previous_record"]["path"] == str(tmp_path / "copy" / "runs" / "three.json")

@@ -164,15 +164,19 @@ def previous_record(home: Home) -> dict | None:
     return None
 
 
-def load_record(pointer: dict) -> dict:
-    """The record a `previous_record` names, from runs/, checked against its SHA-256."""
+def read_record(pointer: dict) -> bytes:
+    """The bytes of the record a `previous_record` names, from runs/, checked against its SHA-256."""
     try:
         data = Path(pointer["path"]).read_bytes()
     except OSError as exc:
         raise RecordChainError(f"the run record {pointer['path']} of the chain cannot be read: {exc}") from None
     if hashlib.sha256(data).hexdigest() != pointer["sha256"]:
         raise RecordChainError(f"the run record {pointer['path']} has changed since a later record named it")
-    return json.loads(data)
+    return data
+
+
+def load_record(pointer: dict) -> dict:
+    return json.loads(read_record(pointer))
 
 
 def files_in_scope(record: dict, load=load_record) -> list[dict]:
