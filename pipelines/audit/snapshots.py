@@ -247,13 +247,14 @@ def _keep_chain(home: Home, run_manifest: dict) -> None:
 def _self_contained(home: Home, run_manifest: dict | None, encoded: str | None) -> tuple[dict | None, bytes]:
     """(the run's record, compressed) as a version keeps it, its chain kept in the store; when a
     record of the chain is gone or changed, the record with every file of the warehouse listed
-    (this is called right after the run, so that is the run's)."""
+    (called right after the run the record describes, so that is the run's)."""
     if run_manifest and run_manifest.get("previous_record"):
         try:
             _keep_chain(home, run_manifest)
         except RecordChainError:
             run_manifest = {k: v for k, v in run_manifest.items() if k not in ("previous_record", "files_added")}
-            run_manifest["files_in_scope"] = read_state(home)[0]["rows"]
+            files = read_state(home)[0]
+            run_manifest["files_in_scope"] = files["rows"] if files else []
             encoded = None
     return run_manifest, compressed_run(run_manifest, encoded)
 
@@ -365,8 +366,11 @@ def freeze_year(home: Home, year: str, run_manifest: dict | None = None, *, note
         last = existing[-1] if existing else None
         if any(v.kind == "final" for v in existing):
             return last.id
-        if last is not None:
+        run_full = None
+        if last is not None:  # its record as that version keeps it (its chain in the store already)
             values, provenance = last.values(), last.run_manifest() or run_manifest
+            if (last.path / RUN_FILE).exists():
+                run_full = (last.path / RUN_FILE).read_bytes()
         else:
             rows = run_manifest.get("kpis")
             if not rows:
@@ -375,7 +379,8 @@ def freeze_year(home: Home, year: str, run_manifest: dict | None = None, *, note
         if not values:
             raise UsageError(f"no KPIs for {year} to freeze")
         closed_by = {k: run_manifest.get(k) for k in ("run_id", "written_at", "manifest_path")}
-        provenance, run_full = _self_contained(home, provenance, None)
+        if run_full is None:
+            provenance, run_full = _self_contained(home, provenance, None)
         return _write_version(home, year, values, "final", provenance, last, note, closed_by=closed_by,
                               run_full=run_full).id
 
