@@ -303,7 +303,6 @@ def test_an_implausible_ratio_stops_publication(implausible_ratio):
 # --- a partial run cannot publish over an earlier failure -------------------------------------------
 
 
-
 @pytest.fixture(scope="module")
 def partial_after_failure(bad_raw_row, tmp_path_factory) -> Run:
     """After the visits check failed, only Zoom has something new: a Zoom-only run."""

@@ -8,7 +8,7 @@ Wire it with `assets=[..., audit_lineage]` in pipelines/definitions.py.
 
 import dagster as dg
 
-from pipelines.audit.manifest import FILES_DIGEST
+from pipelines.audit.manifest import files_summary
 from pipelines.lib.contracts import SOURCES
 from pipelines.resources import OutcomesResource
 
@@ -25,8 +25,7 @@ def lineage_facts(con, run_id: str | None = None) -> dict:
         f"WHERE table_schema IN {SCHEMAS} AND table_type = 'BASE TABLE' ORDER BY 1, 2").fetchall()
     counts = {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
     # in DuckDB: the ledger lists every file of the history (344,544 at 100x), and this runs every run
-    digest, total = con.execute(FILES_DIGEST).fetchone()
-    by_status = dict(con.execute("SELECT status, count(*) FROM ledger.files GROUP BY 1 ORDER BY 1").fetchall())
+    digest, total, by_status = files_summary(con)
     this_run = con.execute("SELECT file_path, file_sha256, status FROM ledger.files WHERE run_id = ? "
                            "ORDER BY file_path, file_sha256", [run_id]).fetchall() if run_id else []
     mismatches = None

@@ -115,13 +115,19 @@ def digest_of(files) -> str:
     return h.hexdigest()
 
 
+def files_summary(con) -> tuple[str, int, dict[str, int]]:
+    """(FILES_DIGEST, number of files, files by status) of the ledger: the run's record and the
+    lineage asset both record them."""
+    digest, count = con.execute(FILES_DIGEST).fetchone()
+    return digest, count, dict(con.execute("SELECT status, count(*) FROM ledger.files GROUP BY 1 ORDER BY 1").fetchall())
+
+
 def read_files(con, since: dict[str, int] | None = None) -> dict:
     """The files in scope: count, digest, status counts, rows per loading run (`runs`: run id, ''
     for none -> rows) and the rows themselves: all of them, or with `since` (the runs of an
     earlier record, a subset of these) only those of the runs new or grown since."""
-    digest, count = con.execute(FILES_DIGEST).fetchone()
+    digest, count, by_status = files_summary(con)
     runs = dict(con.execute("SELECT coalesce(run_id, ''), count(*) FROM ledger.files GROUP BY 1 ORDER BY 1").fetchall())
-    by_status = dict(con.execute("SELECT status, count(*) FROM ledger.files GROUP BY 1 ORDER BY 1").fetchall())
     query, params = FILE_ROWS, []
     if since is not None:
         grown = [r for r, n in runs.items() if since.get(r) != n]
@@ -170,8 +176,13 @@ def read_record(pointer: dict) -> bytes:
         data = Path(pointer["path"]).read_bytes()
     except OSError as exc:
         raise RecordChainError(f"the run record {pointer['path']} of the chain cannot be read: {exc}") from None
+    return checked(data, pointer, "the run record")
+
+
+def checked(data: bytes, pointer: dict, what: str) -> bytes:
+    """`data`, the bytes of the record `pointer` names, if they have the SHA-256 it gives."""
     if hashlib.sha256(data).hexdigest() != pointer["sha256"]:
-        raise RecordChainError(f"the run record {pointer['path']} has changed since a later record named it")
+        raise RecordChainError(f"{what} {pointer['path']} has changed since a later record named it")
     return data
 
 

@@ -88,7 +88,7 @@ def reproduce(home: Home, ref: str, *, run_pipeline: Callable[[Home, Path], dict
     snap = resolve(home, ref)
     run = snap.run_manifest()
     try:
-        files = snap.files_in_scope()
+        files = snap.files_in_scope(run)
     except RecordChainError as exc:
         raise UsageError(f"snapshot {snap.id} cannot name its files: {exc}") from None
     if not files:

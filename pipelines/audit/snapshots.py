@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.audit.manifest import RecordChainError, read_record, read_state, utc_now
+from pipelines.audit.manifest import RecordChainError, checked, read_record, read_state, utc_now
 from pipelines.audit.manifest import files_in_scope as record_files
 from pipelines.lib import financial_year
 from pipelines.lib import kpi_registry
@@ -82,11 +82,12 @@ class Snapshot:
             return json.loads(gzip.decompress(path.read_bytes()))
         return self.manifest.get("run") or {}
 
-    def files_in_scope(self) -> list[dict]:
-        """Every file in scope of the run that produced this version: its record's list, or the
-        chain of records the store keeps for it (RECORDS), checked against the record's digest."""
+    def files_in_scope(self, record: dict | None = None) -> list[dict]:
+        """Every file in scope of the run that produced this version (`record`: its run_manifest(),
+        when the caller has read it): its record's list, or the chain of records the store keeps
+        for it (RECORDS), checked against the record's digest."""
         root = self.path.parents[1]
-        return record_files(self.run_manifest(), load=lambda pointer: _stored_record(root, pointer))
+        return record_files(record or self.run_manifest(), load=lambda pointer: _stored_record(root, pointer))
 
     def intact(self) -> bool:
         """kpis.csv and the run manifest still have the SHA-256 recorded when the version was written."""
@@ -210,7 +211,12 @@ def compressed_run(run_manifest: dict | None, encoded: str | None = None) -> byt
     history (344,544, ~118 MB of JSON) takes 0.5 s and 19.7 MB, against 1.1 s and 17.5 MB at level
     6 and twice that at level 9, the module's default."""
     text = json.dumps(run_manifest or {}, default=str) if encoded is None else encoded
-    return gzip.compress(text.encode(), compresslevel=1, mtime=0)
+    return _compress(text.encode())
+
+
+def _compress(data: bytes) -> bytes:
+    """The store's compression of a run record (compressed_run says why level 1)."""
+    return gzip.compress(data, compresslevel=1, mtime=0)
 
 
 def _stored_record(root: Path, pointer: dict) -> dict:
@@ -219,9 +225,7 @@ def _stored_record(root: Path, pointer: dict) -> dict:
         data = gzip.decompress((root / RECORDS / f"{pointer['sha256']}.json.gz").read_bytes())
     except OSError as exc:
         raise RecordChainError(f"the store has no copy of run record {pointer['path']}: {exc}") from None
-    if hashlib.sha256(data).hexdigest() != pointer["sha256"]:
-        raise RecordChainError(f"the store's copy of run record {pointer['path']} has changed")
-    return json.loads(data)
+    return json.loads(checked(data, pointer, "the store's copy of run record"))
 
 
 def _keep_chain(home: Home, run_manifest: dict) -> None:
@@ -237,7 +241,7 @@ def _keep_chain(home: Home, run_manifest: dict) -> None:
         data = read_record(pointer)
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{dest.name}.tmp"
-        tmp.write_bytes(gzip.compress(data, compresslevel=1, mtime=0))
+        tmp.write_bytes(_compress(data))
         tmp.chmod(0o444)
         os.replace(tmp, dest)
         # chain 0: a record listing every file, where the chain ends (not parsed: 118 MB at 100x)
@@ -263,7 +267,7 @@ def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run
                    previous: Snapshot | None, note: str | None = None, closed_by: dict | None = None,
                    run_full: bytes | None = None) -> Snapshot:
     """Write v<N+1> atomically (temporary folder, then rename); files read-only. Caller holds the lock.
-    run_full: compressed_run(run_manifest), when the caller already has it."""
+    run_full: the record as the version keeps it (_self_contained), when the caller already has it."""
     assert kind in KINDS
     folder = store(home) / year_folder(year)
     folder.mkdir(parents=True, exist_ok=True)
@@ -273,7 +277,8 @@ def _write_version(home: Home, year: str, values: dict[str, str], kind: str, run
         raise SnapshotError(f"{target} exists: snapshots are never overwritten")
     kpis = render_values(year, values)
     changes = diff(previous.values() if previous else None, values)
-    run_full = compressed_run(run_manifest) if run_full is None else run_full
+    if run_full is None:
+        run_manifest, run_full = _self_contained(home, run_manifest, None)
     run_summary = {k: v for k, v in (run_manifest or {}).items() if k not in ("files_in_scope", "files_added")}
     run_summary.setdefault("files_in_scope_count", len((run_manifest or {}).get("files_in_scope") or []))
     manifest = {
@@ -379,8 +384,6 @@ def freeze_year(home: Home, year: str, run_manifest: dict | None = None, *, note
         if not values:
             raise UsageError(f"no KPIs for {year} to freeze")
         closed_by = {k: run_manifest.get(k) for k in ("run_id", "written_at", "manifest_path")}
-        if run_full is None:
-            provenance, run_full = _self_contained(home, provenance, None)
         return _write_version(home, year, values, "final", provenance, last, note, closed_by=closed_by,
                               run_full=run_full).id
 
