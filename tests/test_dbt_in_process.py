@@ -121,3 +121,33 @@ def test_watch_builds_in_its_own_process_and_each_build_with_its_own_years(tmp_p
     assert pids == {int(proc.stdout.split()[-1])}
     got = kpis(home)
     assert [got.get((year, "visits")) for year in ("2019/20", "2020/21", "2021/22")] == [1, 1, 1]
+
+
+def test_a_home_last_built_by_a_checkout_elsewhere_builds_with_this_one(tmp_path):
+    """dbt keeps every node's absolute path in its partial parse and does not check that the
+    project is still there: a home whose partial parse a checkout since moved (or cloned again
+    elsewhere) had written loaded its seeds from the old folder, and its build failed."""
+    import msgpack
+
+    from pipelines.lib.dbt_project import PARSED_FROM
+
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    write_export(landing / "visits" / "kiosk_1.csv", VISITS + "V1,WAL,2021-10-04 10:00,M1,member,course,ok\n")
+    outcomes("run", "--landing", str(landing), "--home", str(home))
+    before = kpis(home)
+    target, elsewhere = home / "dbt" / "target", "/nowhere/outcomes"
+
+    def moved(value):
+        if isinstance(value, str):
+            return value.replace(str(REPO), elsewhere)
+        if isinstance(value, dict):
+            return {moved(k): moved(v) for k, v in value.items()}
+        return [moved(v) for v in value] if isinstance(value, list) else value
+
+    parsed = msgpack.unpackb((target / "partial_parse.msgpack").read_bytes(), raw=False, strict_map_key=False)
+    assert str(REPO) in json.dumps(parsed["nodes"], default=str)
+    (target / "partial_parse.msgpack").write_bytes(msgpack.packb(moved(parsed)))
+    (target / PARSED_FROM).write_text(f"{elsewhere}/dbt_project")
+    outcomes("run", "--full-refresh", "--landing", str(landing), "--home", str(home))  # the seeds are loaded again
+    assert kpis(home) == before
+    assert (target / PARSED_FROM).read_text() == str(REPO / "dbt_project")

@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: staging -> intermediate -> marts, dbt tests as checks."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from pipelines.lib.dbt_increments import (FULL_REFRESH_TAG, changed_files_var, f
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_vars,
-                                       home_build_args, project_fingerprint)
+                                       home_build_args, home_partial_parse, project_fingerprint)
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource, guarded
 
@@ -94,6 +95,7 @@ def build_dbt_models() -> AssetsDefinition:
             if in_process:  # the `outcomes` commands: dbt in this process (no dbt process starting)
                 events = in_process_events(context, args, project, home)
             else:
+                home_partial_parse(home.dbt_target)
                 events = guarded(dbt, cwd=home.root).cli(args, context=context, target_path=home.dbt_target).stream()
             yield from record_dbt_events(context, home, events, home.dbt_target)
             models = {k.path[-1] for k in context.selected_asset_keys} if context.is_subset else None
@@ -133,6 +135,8 @@ def in_process_events(context: AssetExecutionContext, args: list[str], project: 
         yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
                                                  context=context, target_path=target_path, project=dbt_project)
     if not build.success:
-        errors = [e["info"]["msg"] for e in build.events if e.get("info", {}).get("level") == "error"]
-        raise dg.Failure(f"dbt build failed in process: {build.exception or ''}",
+        # dbt's error lines without their terminal colours (they reach the user's log)
+        errors = [re.sub(r"\x1b\[[0-9;]*m", "", e["info"]["msg"]) for e in build.events
+                  if e.get("info", {}).get("level") == "error"]
+        raise dg.Failure(f"dbt build failed in process: {build.exception or chr(10).join(errors[-6:])}",
                          metadata={"errors": "\n".join(errors[-20:])})

@@ -18,7 +18,6 @@ run's own connections (another configuration: refused while dbt's is open) can o
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,15 +122,12 @@ def name_flag_sources_from_frames() -> None:
 @contextlib.contextmanager
 def in_home(home: Path, args: list[str]):
     """dbt in the home's folder, as its process would run (the warehouse named relative to it),
-    with the partial parse `outcomes prepare` wrote in its target path when it has none yet (as
-    dagster-dbt copies it for its process). The run's own paths are absolute (`Home.resolve`);
-    one thread runs the steps (the in-process executor), so nothing else reads the folder meanwhile."""
-    from pipelines.lib.dbt_project import PARTIAL_PARSE_PATH
+    with a partial parse from this checkout in its target path (`home_partial_parse`). The run's
+    own paths are absolute (`Home.resolve`); one thread runs the steps (the in-process executor),
+    so nothing else reads the folder meanwhile."""
+    from pipelines.lib.dbt_project import home_partial_parse
 
-    target = Path(args[args.index("--target-path") + 1])
-    if PARTIAL_PARSE_PATH.exists() and not (target / PARTIAL_PARSE_PATH.name).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PARTIAL_PARSE_PATH, target / PARTIAL_PARSE_PATH.name)
+    home_partial_parse(Path(args[args.index("--target-path") + 1]))
     with contextlib.chdir(home):
         yield
 

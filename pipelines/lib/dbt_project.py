@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 FINGERPRINT_PATH = DBT_PROJECT_DIR / "target" / "manifest.fingerprint"
 PARTIAL_PARSE_PATH = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"  # every new home's first
+PARSED_FROM = "parsed_from"  # beside a partial parse: the dbt project folder it was parsed from
 UNIT_TESTS = "resource_type:unit_test"
 AUDIT_TRAIL_TESTS = "tag:audit_trail"  # structural tests of the audit views (dbt_project.yml)
 NOT_IN_PIPELINE = f"{UNIT_TESTS} {AUDIT_TRAIL_TESTS}"  # run by the test suite instead (one argument: a union)
@@ -167,8 +169,36 @@ def project_fingerprint() -> str:
     return h.hexdigest()
 
 
+def parsed_here(target: Path) -> bool:
+    """Whether the partial parse in a dbt target path was made from this checkout's project. dbt
+    keeps every node's absolute path in it and does not check that the project is still there:
+    a parse made by a checkout since moved, or cloned again elsewhere, loads the seeds from the
+    old folder and the build fails (a home outlives its checkout)."""
+    marker = target / PARSED_FROM
+    return marker.exists() and marker.read_text() == str(DBT_PROJECT_DIR)
+
+
+def mark_parsed_here(target: Path) -> None:
+    (target / PARSED_FROM).write_text(str(DBT_PROJECT_DIR))
+
+
+def home_partial_parse(target: Path) -> None:
+    """Before dbt builds in a home's target path: a partial parse made from this checkout, or
+    none. A new home's, or one another checkout made, is replaced by the prepared one (`outcomes
+    prepare`: parsed as every home's build, from this folder), which dbt brings up to date."""
+    parse = target / PARTIAL_PARSE_PATH.name
+    if parse.exists() and parsed_here(target):
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    if PARTIAL_PARSE_PATH.exists():
+        shutil.copy(PARTIAL_PARSE_PATH, parse)
+    else:
+        parse.unlink(missing_ok=True)
+    mark_parsed_here(target)
+
+
 def manifest_is_current() -> bool:
-    return MANIFEST_PATH.exists() and FINGERPRINT_PATH.exists() and \
+    return MANIFEST_PATH.exists() and FINGERPRINT_PATH.exists() and parsed_here(MANIFEST_PATH.parent) and \
         FINGERPRINT_PATH.read_text().strip() == project_fingerprint()
 
 
@@ -190,4 +220,5 @@ def prepare_manifest(force: bool = False) -> Path:
         if proc.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
         FINGERPRINT_PATH.write_text(fingerprint + "\n")
+        mark_parsed_here(MANIFEST_PATH.parent)
     return MANIFEST_PATH
