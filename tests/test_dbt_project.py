@@ -80,3 +80,23 @@ def test_an_incremental_build_is_bounded_to_1_gb_whatever_the_history(monkeypatc
     assert '"dbt_memory_limit": "4096MB"' in " ".join(d.home_build_args("t", full_refresh=True, raw_rows=73_000_000))
     monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
     assert d.dbt_memory_limit(10**9, full_refresh=False) == "3GB"
+
+
+@pytest.mark.slow
+def test_has_valid_lineage_finds_a_repeated_record_and_missing_lineage_and_nothing_else(tmp_path):
+    """The generic test in two passes (macros/tests/generic_tests.sql: the candidate keys by hash,
+    then those counted exactly), on hand-written rows: 1,000 distinct lines of one file pass; a
+    (file, line) delivered twice, a row without a path and a row without a file digest fail."""
+    warehouse = tmp_path / "wh.duckdb"
+    with connect(warehouse):
+        pass
+    rows = ("select 'a' as file_path, 's1' as file_sha256, i::integer as line_number from range(1, 1001) r(i) "
+            "union all select * from (values ('b', 's1', 7), (null, 's2', 1), ('c', null, 3)) "
+            "t(file_path, file_sha256, line_number)")
+    inline = f'select * from ({{{{ test_has_valid_lineage("({rows})") }}}}) order by all'
+    proc = subprocess.run([str(d.dbt_executable()), "show", "--quiet", "--output", "json", "--limit", "100",
+                           "--inline", inline, *d.base_args(tmp_path / "target")], env=d.dbt_env(warehouse),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    failing = [tuple(r.values()) for r in json.loads(proc.stdout)["show"]]
+    assert failing == [("s1", 7, 2, 2), ("s2", 1, 1, 0), (None, 3, 1, 1)]
