@@ -151,3 +151,12 @@ def test_a_home_last_built_by_a_checkout_elsewhere_builds_with_this_one(tmp_path
     outcomes("run", "--full-refresh", "--landing", str(landing), "--home", str(home))  # the seeds are loaded again
     assert kpis(home) == before
     assert (target / PARSED_FROM).read_text() == str(REPO / "dbt_project")
+
+
+def test_a_build_out_of_memory_says_which_setting_lets_the_next_run_complete(tmp_path, monkeypatch):
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    write_export(landing / "visits" / "kiosk_1.csv", VISITS + "V1,WAL,2021-10-04 10:00,M1,member,course,ok\n")
+    monkeypatch.setenv("OUTCOMES_DBT_MEMORY_LIMIT", "2MB")  # DuckDB in dbt: out of memory at once
+    proc = outcomes("run", "--landing", str(landing), "--home", str(home), check=False)
+    assert proc.returncode == 1
+    assert "DuckDB ran out of memory in dbt: set OUTCOMES_DBT_MEMORY_LIMIT above" in proc.stdout + proc.stderr

@@ -56,30 +56,28 @@ def test_dbt_unit_tests_pass(tmp_path):
     assert len(unit) >= 20 and all(r["status"] == "pass" for r in unit)
 
 
-def test_dbt_threads_are_the_profiles_unless_set(monkeypatch):
+def test_dbt_threads_are_the_profiles_unless_set_or_a_full_build_past_the_memory_ceiling(monkeypatch):
     monkeypatch.delenv(d.DBT_THREADS_ENV, raising=False)
     assert "--threads" not in d.home_build_args("t")
-    monkeypatch.setenv(d.DBT_THREADS_ENV, "1")
-    assert d.home_build_args("t", full_refresh=True)[-2:] == ["--threads", "1"]
+    # 10x (7.4 M raw rows) builds whole with the profile's threads; 100x (73 M) one model at a
+    # time, and an incremental 100x build with the profile's
+    assert "--threads" not in d.home_build_args("t", full_refresh=True, raw_rows=7_400_000)
+    assert d.home_build_args("t", full_refresh=True, raw_rows=73_000_000)[-2:] == ["--threads", "1"]
+    assert "--threads" not in d.home_build_args("t", full_refresh=False, raw_rows=73_000_000)
+    monkeypatch.setenv(d.DBT_THREADS_ENV, "2")
+    assert d.home_build_args("t", full_refresh=True, raw_rows=73_000_000)[-2:] == ["--threads", "2"]
 
 
-def test_dbt_memory_limit_grows_with_the_raw_rows_in_powers_of_two(monkeypatch):
+def test_dbt_memory_limit_grows_with_the_raw_rows_in_powers_of_two_up_to_1_gb(monkeypatch):
     monkeypatch.delenv(d.DBT_MEMORY_ENV, raising=False)
-    # 1x, 10x (7.4 M raw rows), just past 512 MB, 100x (73 M: completed at 4 GB, not at 512 MB)
-    for rows, limit in ((733_000, "512MB"), (7_400_000, "512MB"), (9_800_000, "1024MB"), (73_000_000, "4096MB")):
+    # 1x, 10x (7.4 M raw rows), just past 512 MB, 100x (73 M), a billion
+    for rows, limit in ((733_000, "512MB"), (7_400_000, "512MB"), (9_800_000, "1024MB"), (73_000_000, "1024MB"),
+                        (10**9, "1024MB")):
         assert d.dbt_memory_limit(rows) == limit, rows
+    for full in (True, False):  # a full build and a day's alike (the var, and so the partial parse, too)
+        assert '"dbt_memory_limit": "1024MB"' in " ".join(d.home_build_args("t", full_refresh=full, raw_rows=73_000_000))
     monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
     assert d.dbt_memory_limit(10**9) == "3GB"
-
-
-def test_an_incremental_build_is_bounded_to_1_gb_whatever_the_history(monkeypatch):
-    monkeypatch.delenv(d.DBT_MEMORY_ENV, raising=False)
-    for rows, limit in ((733_000, "512MB"), (9_800_000, "1024MB"), (73_000_000, "1024MB")):
-        assert d.dbt_memory_limit(rows, full_refresh=False) == limit, rows
-    assert '"dbt_memory_limit": "1024MB"' in " ".join(d.home_build_args("t", full_refresh=False, raw_rows=73_000_000))
-    assert '"dbt_memory_limit": "4096MB"' in " ".join(d.home_build_args("t", full_refresh=True, raw_rows=73_000_000))
-    monkeypatch.setenv(d.DBT_MEMORY_ENV, "3GB")
-    assert d.dbt_memory_limit(10**9, full_refresh=False) == "3GB"
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from pipelines.lib.dbt_increments import (FULL_REFRESH_TAG, changed_files_var, f
                                           record_build)
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.dbt_project import (MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_vars,
+from pipelines.lib.dbt_project import (DBT_MEMORY_ENV, MANIFEST_PATH, NOT_IN_PIPELINE, base_args, build_args, dbt_vars,
                                        home_build_args, home_partial_parse, project_fingerprint)
 from pipelines.quality.results import record_dbt_events
 from pipelines.resources import OutcomesResource, guarded
@@ -138,5 +138,7 @@ def in_process_events(context: AssetExecutionContext, args: list[str], project: 
         # dbt's error lines without their terminal colours (they reach the user's log)
         errors = [re.sub(r"\x1b\[[0-9;]*m", "", e["info"]["msg"]) for e in build.events
                   if e.get("info", {}).get("level") == "error"]
-        raise dg.Failure(f"dbt build failed in process: {build.exception or chr(10).join(errors[-6:])}",
+        hint = (f"\nDuckDB ran out of memory in dbt: set {DBT_MEMORY_ENV} above the build's limit (e.g. 4GB) "
+                "for the next run (docs/performance.md)" if any("Out of Memory Error" in e for e in errors) else "")
+        raise dg.Failure(f"dbt build failed in process: {build.exception or chr(10).join(errors[-6:])}{hint}",
                          metadata={"errors": "\n".join(errors[-20:])})

@@ -47,42 +47,43 @@ def dbt_vars(staff_domains: Sequence[str] = DEFAULT_STAFF_DOMAINS, changed_files
 DBT_MEMORY_ENV = "OUTCOMES_DBT_MEMORY_LIMIT"
 DBT_MEMORY_FLOOR = 512 * 2**20
 BYTES_PER_RAW_ROW = 55
-# An incremental build's ceiling: what it reads is a day's keys and the years, units and members
-# they touch, which DuckDB spills beyond its limit: at 100x a day peaked at 1.83 GB in all (the
-# whole process tree) at 1 GB, against 6.6-7.0 GB at the full build's 8 GB (docs/performance.md).
-DBT_INCREMENTAL_MEMORY_CEILING = 1024 * 2**20
+# Every build's ceiling. An incremental build reads a day's keys and the years, units and members
+# they touch; a full build reads every raw row, one model at a time past the ceiling
+# (dbt_threads); DuckDB spills the rest. At 100x (73 M raw rows) the process tree peaked at
+# 1.83 GB in a day and 1.79 GB in a full build, against 6.6-7.0 GB and 8 GB at the raw-row rule's
+# 8 GB (docs/performance.md).
+DBT_MEMORY_CEILING = 1024 * 2**20
 
 
-def dbt_memory_limit(raw_rows: int, full_refresh: bool = True) -> str:
+def dbt_memory_limit(raw_rows: int) -> str:
     """DuckDB's memory limit in dbt (the var `dbt_memory_limit`, profiles.yml): OUTCOMES_DBT_MEMORY_LIMIT
     when set, else the power of two at or above BYTES_PER_RAW_ROW a raw row, at least 512 MB and at
-    most half the machine's memory; for an incremental build at most DBT_INCREMENTAL_MEMORY_CEILING.
-    512 MB keeps the process tree small to 10x (7.4 M raw rows);
-    the 100x full build (73 M) ran out of memory at 512 MB (`int_visits`' window over every
-    version) and completed at 4 GB; at 1 GB one build completed and the next ran out (four models
-    at once, none of them spilling enough). Raw rows, not the warehouse file, which also holds the models.
-    Powers of two: the var, and so dbt's partial parse, changes only when the data doubles; past
-    1 GB an incremental build after a full one parses once again (~2.5 s), and so does the next
-    full build (rare: the first, a changed project, an unfinished build)."""
+    most DBT_MEMORY_CEILING (and half the machine's memory). 512 MB keeps the process tree small
+    to 10x (7.4 M raw rows); the 100x full build (73 M) ran out of memory at 512 MB (`int_visits`'
+    window over every version), and at 1 GB with four models at once, none of them spilling enough
+    (one at a time it completes: dbt_threads). Raw rows, not the warehouse file, which also holds
+    the models. Powers of two: the var, and so dbt's partial parse, changes only when the data
+    doubles, up to the ceiling."""
     if os.environ.get(DBT_MEMORY_ENV):
         return os.environ[DBT_MEMORY_ENV]
     limit = DBT_MEMORY_FLOOR
-    while limit < raw_rows * BYTES_PER_RAW_ROW:
+    while limit < raw_rows * BYTES_PER_RAW_ROW and limit < DBT_MEMORY_CEILING:
         limit *= 2
     half_ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    limit = min(limit, max(half_ram, DBT_MEMORY_FLOOR))
-    if not full_refresh:
-        limit = min(limit, DBT_INCREMENTAL_MEMORY_CEILING)
-    return f"{limit // 2**20}MB"
+    return f"{min(limit, max(half_ram, DBT_MEMORY_FLOOR)) // 2**20}MB"
 
 
 DBT_THREADS_ENV = "OUTCOMES_DBT_THREADS"
 
 
-def dbt_threads() -> int | None:
-    """dbt's threads for a build (None: the profile's 4): OUTCOMES_DBT_THREADS when set."""
+def dbt_threads(raw_rows: int = 0, full_refresh: bool = False) -> int | None:
+    """dbt's threads for a build (None: the profile's 4): OUTCOMES_DBT_THREADS when set; one for a
+    full build of more raw rows than DBT_MEMORY_CEILING holds by the raw-row rule (~20 M, past
+    25x the demo): its models each read the whole history and share the one limit."""
     if os.environ.get(DBT_THREADS_ENV):
         return int(os.environ[DBT_THREADS_ENV])
+    if full_refresh and raw_rows * BYTES_PER_RAW_ROW > DBT_MEMORY_CEILING:
+        return 1
     return None
 
 
@@ -94,11 +95,11 @@ def home_build_args(changed_files: str, full_refresh: bool = False, raw_rows: in
     """`dbt build` on DuckDB as the pipeline runs it in the home (dbt's process: `--cwd`,
     pipelines/lib/dbt_guard.py; dbt in the run's process: pipelines/lib/dbt_in_process.py). Its
     vars and profile are the same in every home (up to the memory limit, which doubles with the
-    data) and the same as `prepare_manifest`'s parse, whose partial parse is copied into a new
-    home's target: a new home's first build skips the whole parse (~2.4 s)."""
-    threads = dbt_threads()
+    data up to its ceiling) and the same as `prepare_manifest`'s parse, whose partial parse is
+    copied into a new home's target: a new home's first build skips the whole parse (~2.4 s)."""
+    threads = dbt_threads(raw_rows, full_refresh)
     return build_args(changed_files=changed_files, full_refresh=full_refresh, warehouse=WAREHOUSE_IN_HOME,
-                      target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows, full_refresh)}) \
+                      target="duckdb", paths={"dbt_memory_limit": dbt_memory_limit(raw_rows)}) \
         + ([] if threads is None else ["--threads", str(threads)])
 
 
