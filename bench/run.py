@@ -66,11 +66,12 @@ def tree_rss_mib(root: int, each: dict[int, float] | None = None, cpu: dict[int,
 
 
 def command_name(pid: int) -> str:
-    """A process's command in a few words (python -m pipelines.cli run, dbt build, java ...)."""
+    """A process's command in a few words (python -m pipelines.cli run, dbt build, java ...); empty
+    once it has exited."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return "?"
+    except OSError:  # gone
+        return ""
     words = [Path(a.decode(errors="replace")).name for a in argv if a and not a.startswith(b"--")][:4]
     return " ".join(words)
 
@@ -86,8 +87,9 @@ def timed(cmd: list[str], **kw) -> dict:
     def sample() -> None:
         while proc.poll() is None:
             peak[0] = max(peak[0], tree_rss_mib(proc.pid, each, cpu))
-            for pid in each:  # read again each time: a child is named once it has exec'd
-                names[pid] = command_name(pid) if Path(f"/proc/{pid}").exists() else names.get(pid, "?")
+            for pid in each:  # read again each time: a child is named once it has exec'd; a process
+                # that has exited (gone, or a zombie with an empty command line) keeps its last name
+                names[pid] = command_name(pid) or names.get(pid, "?")
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
