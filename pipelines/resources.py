@@ -12,7 +12,6 @@ from pipelines.lib.dbt_guard import cwd_arg, parent_pid_arg
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable, profiles_dir
 from pipelines.lib.home import Home
 from pipelines.lib.locking import warehouse_lock
-from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
 
 
 class OutcomesResource(dg.ConfigurableResource):
@@ -40,10 +39,6 @@ class OutcomesResource(dg.ConfigurableResource):
     @property
     def landing_dir(self) -> Path:
         return Path(self.landing or self.home_dir.default_landing).resolve()
-
-    def pseudonymiser(self) -> Pseudonymiser:
-        home = self.home_dir
-        return Pseudonymiser(load_or_create_secret(home.secret, create=home.is_new))
 
     @contextmanager
     def writer(self):

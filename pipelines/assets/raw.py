@@ -4,10 +4,8 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines.lib.contracts import SOURCES
-from pipelines.lib import lake, memory
-from pipelines.lib.digests import DigestCache
-from pipelines.lib.ingest import ingest_source
-from pipelines.lib.members import resolve_members
+from pipelines.lib import memory
+from pipelines.lib.source_load import load_source
 from pipelines.resources import OutcomesResource
 
 DESCRIPTIONS = {
@@ -41,23 +39,17 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         "(pipelines/lib/lake.py).",
     )
     def _raw(context: AssetExecutionContext, outcomes: OutcomesResource) -> dg.MaterializeResult:
-        p = outcomes.pseudonymiser()
-        digests = DigestCache(outcomes.home_dir.state)  # files already in the ledger are not read again
-        with outcomes.writer() as con:
-            summary = ingest_source(con, outcomes.landing_dir, source, p, run_id=context.run_id, digests=digests)
-            resolved = resolve_members(con, outcomes.landing_dir, p) if source == "members" else None
-            # the same rows as Parquet, the raw layer Spark reads (pipelines/lib/lake.py)
-            lake_files = lake.sync(con, lake.lake_root(outcomes.home_dir.root), source) \
-                if lake.wanted(outcomes.engine_name) else 0
-        digests.save()
-        memory.release(summary.rows_loaded)
+        loaded = load_source(outcomes.home_dir, outcomes.landing_dir, source, outcomes.engine_name, context.run.run_id)
+        summary, resolved = loaded.summary, loaded.resolved
+        memory.release(0 if loaded.own_process else summary.rows_loaded)
         for path, reason in summary.quarantined:
             context.log.warning(f"quarantined {path}: {reason}")
         return dg.MaterializeResult(metadata={
             **summary.as_metadata(),
             "landing": str(outcomes.landing_dir),
             "new_file_sha256": summary.new_hashes[:50],
-            "lake_files_written": lake_files,
+            "lake_files_written": loaded.lake_files,
+            "loaded_in_own_process": loaded.own_process,
             **(resolved.as_metadata() if resolved else {}),
         })
 

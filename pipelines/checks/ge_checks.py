@@ -43,6 +43,7 @@ def build_ge_check(suite: Suite) -> dg.AssetChecksDefinition:
         return record_check(context, quality_report, result, kind="great_expectations", data=run.data,
                             failures=run.failures,
                             details={"cached": run.cached, "rows_validated": run.rows_validated,
+                                     "own_process": run.own_process,
                                      "ge_import_s": round(run.ge_import_s, 3),
                                      "validation_s": round(run.validation_s, 3)})
 

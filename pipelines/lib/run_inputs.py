@@ -31,7 +31,7 @@ CODE_SUFFIXES = (".py", ".sql", ".yml", ".yaml", ".csv", ".json")
 # Environment variables that change where or how a run works, not what it computes.
 NOT_SETTINGS = frozenset({"OUTCOMES_HOME", "OUTCOMES_LANDING", "OUTCOMES_DEBUG",
                           "OUTCOMES_LOCK_TIMEOUT", "OUTCOMES_DBT_MEMORY_LIMIT", "OUTCOMES_DBT_THREADS",
-                          "OUTCOMES_DUCKDB_MEMORY_LIMIT"})
+                          "OUTCOMES_DUCKDB_MEMORY_LIMIT", "OUTCOMES_ISOLATE"})
 
 
 def _digest(lines) -> str:

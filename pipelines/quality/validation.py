@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib import memory
+from pipelines.lib import isolated, memory
+from pipelines.lib.home import Home
+from pipelines.lib.warehouse import connect
 from pipelines.lib.atomic import write_text
 from pipelines.quality.suites import Suite
 
@@ -38,6 +40,7 @@ class SuiteRun:
     failures: list[dict] = field(default_factory=list)
     rows_validated: int = 0
     files_validated: int = 0
+    own_process: bool = False       # validated in a process of its own (pipelines/lib/isolated.py)
     files_validated_before: int = 0
     cached: bool = False
     ge_import_s: float = 0.0
@@ -150,27 +153,13 @@ def load_key(sha: str, run_id: str | None, loaded_at) -> str:
     return f"{sha}@{run_id or (loaded_at.isoformat() if hasattr(loaded_at, 'isoformat') else loaded_at)}"
 
 
-def run_new_files(con, suite: Suite, home_root: Path, run_id: str, sample_rows: int) -> SuiteRun:
-    source = suite.asset[-1]
-    path = state_path(home_root, suite)
-    state = load_state(path, suite.fingerprint)
-    loaded = con.execute(
-        "SELECT file_sha256, rows_loaded, run_id, loaded_at FROM ledger.files WHERE source = ? AND status = 'loaded' "
-        "ORDER BY loaded_at, file_path", [source]).fetchall()
-    keys = {load_key(sha, run, at): (sha, rows) for sha, rows, run, at in loaded}
-    validated = set(state.get("validated") or [])
-    note = ""
-    if validated - keys.keys():
-        # Raw tables only grow: a load that has gone means a rebuilt or altered warehouse.
-        state, validated = {"fingerprint": suite.fingerprint}, set()
-        note = " (loads validated earlier have left the warehouse: everything re-validated)"
-    new = [(k, sha, rows) for k, (sha, rows) in keys.items() if k not in validated]
-    run = SuiteRun(suite=suite.name, scope=suite.scope, data="", files_validated_before=len(validated))
+def validate_chunks(con, suite: Suite, chunks: list[list[str] | str], sample_rows: int, run_id: str,
+                    run: SuiteRun) -> tuple[list[dict], set[str]]:
+    """(the failures found in the chunks' rows, the files they came from); `run`'s rows and
+    timings counted."""
     found: list[dict] = []
-    # a register export holds the whole register (3.7 M rows at 100x): its lines in ranges
-    split = {sha for _, sha, rows in new if rows > CHUNK_ROWS} if suite.splits_by_line else set()
     files: set[str] = set()
-    for chunk in _chunks([(sha, rows) for _, sha, rows in new], CHUNK_ROWS, split):
+    for chunk in chunks:
         t0 = time.perf_counter()
         for frame in _frames(con, suite, chunk, CHUNK_ROWS):
             run.read_s += time.perf_counter() - t0
@@ -187,6 +176,45 @@ def run_new_files(con, suite: Suite, home_root: Path, run_id: str, sample_rows: 
             if rows >= memory.COLLECT_FROM_ROWS:
                 gc.collect()
             t0 = time.perf_counter()
+    return found, files
+
+
+def validate_at(warehouse: Path, suite: Suite, chunks: list[list[str] | str], sample_rows: int,
+                run_id: str) -> tuple[list[dict], set[str], SuiteRun]:
+    """`validate_chunks` on a read-only connection of its own (a process of its own: isolated.py)."""
+    run = SuiteRun(suite=suite.name, scope=suite.scope, data="")
+    with connect(warehouse, read_only=True) as con:
+        found, files = validate_chunks(con, suite, chunks, sample_rows, run_id, run)
+    return found, files, run
+
+
+def run_new_files(con, suite: Suite, home_root: Path, run_id: str, sample_rows: int) -> SuiteRun:
+    source = suite.asset[-1]
+    path = state_path(home_root, suite)
+    state = load_state(path, suite.fingerprint)
+    loaded = con.execute(
+        "SELECT file_sha256, rows_loaded, run_id, loaded_at FROM ledger.files WHERE source = ? AND status = 'loaded' "
+        "ORDER BY loaded_at, file_path", [source]).fetchall()
+    keys = {load_key(sha, run, at): (sha, rows) for sha, rows, run, at in loaded}
+    validated = set(state.get("validated") or [])
+    note = ""
+    if validated - keys.keys():
+        # Raw tables only grow: a load that has gone means a rebuilt or altered warehouse.
+        state, validated = {"fingerprint": suite.fingerprint}, set()
+        note = " (loads validated earlier have left the warehouse: everything re-validated)"
+    new = [(k, sha, rows) for k, (sha, rows) in keys.items() if k not in validated]
+    run = SuiteRun(suite=suite.name, scope=suite.scope, data="", files_validated_before=len(validated))
+    # a register export holds the whole register (3.7 M rows at 100x): its lines in ranges
+    split = {sha for _, sha, rows in new if rows > CHUNK_ROWS} if suite.splits_by_line else set()
+    chunks = _chunks([(sha, rows) for _, sha, rows in new], CHUNK_ROWS, split)
+    run.own_process = isolated.wanted(sum(rows for _, _, rows in new), isolated.VALIDATE_FROM_ROWS)
+    if run.own_process:  # a large batch: validated in a process of its own, which gives its memory back
+        found, files, done = isolated.call(validate_at, Home(home_root).warehouse, suite, chunks, sample_rows,
+                                           run_id, isolate=True)
+        for name in ("rows_validated", "read_s", "ge_import_s", "validation_s"):
+            setattr(run, name, getattr(done, name))
+    else:
+        found, files = validate_chunks(con, suite, chunks, sample_rows, run_id, run)
     run.files_validated = len(files)
     run.cached = not new
     run.failures = merge_failures((state.get("failures") or []) + found, sample_rows)

@@ -1,0 +1,70 @@
+"""One source's load as its run step does it: the files the ledger has not seen are found in the
+run's process, and loaded there or, when they are large, in a process of their own
+(pipelines/lib/isolated.py), the warehouse lock held by the run throughout.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.lib import isolated, lake, warehouse
+from pipelines.lib.digests import DigestCache
+from pipelines.lib.home import Home
+from pipelines.lib.ingest import IngestSummary, ingest_source
+from pipelines.lib.landing import LandingFile, discover_with_stats
+from pipelines.lib.locking import warehouse_lock
+from pipelines.lib.members import ResolveSummary, resolve_members
+from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
+
+
+@dataclass
+class Loaded:
+    summary: IngestSummary
+    resolved: ResolveSummary | None  # members: the register rows resolved to their LSOA
+    lake_files: int                  # Parquet files written for Spark or a named lake (pipelines/lib/lake.py)
+    own_process: bool = False
+
+
+def pending(con, landing: Path, source: str, digests: DigestCache) -> tuple[list[LandingFile], int, int]:
+    """(the source's files whose remembered digest is not in the ledger under their path: new,
+    changed or never read; how many files are; the bytes of the first)."""
+    seen = set(con.execute("SELECT file_path, file_sha256 FROM ledger.files WHERE source = ?", [source]).fetchall())
+    files, already, size = [], 0, 0
+    for f, stat in discover_with_stats(landing, (source,)):
+        if stat is not None and (f.rel, digests.cached(f, stat)) in seen:
+            already += 1
+        else:
+            files.append(f)
+            size += stat[2] if stat is not None else 0
+    return files, already, size
+
+
+def load(home_root: Path, landing: Path, source: str, engine_name: str, run_id: str | None,
+         files: list[LandingFile]) -> Loaded:
+    """Ingest `files` (pipelines/lib/ingest.py), resolve the register's postcodes, write the lake:
+    the warehouse opened here (the caller holds its lock), the key read from the home."""
+    home = Home(home_root)
+    p = Pseudonymiser(load_or_create_secret(home.secret, create=False))
+    digests = DigestCache(home.state)
+    with warehouse.connect(home.warehouse) as con:
+        summary = ingest_source(con, landing, source, p, run_id=run_id, files=files, digests=digests)
+        resolved = resolve_members(con, landing, p) if source == "members" else None
+        lake_files = lake.sync(con, lake.lake_root(home.root), source) if lake.wanted(engine_name) else 0
+    digests.save()
+    return Loaded(summary, resolved, lake_files)
+
+
+def load_source(home: Home, landing: Path, source: str, engine_name: str, run_id: str | None) -> Loaded:
+    """The step's load: new files found here, loaded here or in their own process by their bytes."""
+    load_or_create_secret(home.secret, create=home.is_new)  # a new home's key, before anything reads it
+    with warehouse_lock(home.warehouse, exclusive=True):
+        digests = DigestCache(home.state)
+        with warehouse.connect(home.warehouse) as con:
+            files, already, size = pending(con, landing, source, digests)
+        own = isolated.wanted(size, isolated.LOAD_FROM_BYTES)
+        if own:  # the child reads its own; alive, the rows are shared by the load in this process
+            digests = None
+        loaded = isolated.call(load, home.root, landing, source, engine_name, run_id, files, isolate=own)
+    loaded.summary.files_already_seen += already
+    loaded.own_process = own
+    return loaded
