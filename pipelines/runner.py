@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from pipelines.audit.manifest import record_run
+from pipelines.lib import memory
 from pipelines.lib.dbt_increments import FULL_REFRESH_TAG
 from pipelines.lib.errors import UsageError
 from pipelines.lib.home import Home
@@ -62,8 +63,6 @@ def definitions_for(home: Home, landing: Path, engine: str = ""):
     from pipelines.assemble import build_definitions
     from pipelines.lib.dbt_project import prepare_manifest
     from pipelines.resources import OutcomesResource
-
-    from pipelines.lib import memory
 
     prepare_manifest()
     defs = build_definitions(OutcomesResource(home=str(home.root), landing=str(landing.resolve()), engine=engine,
@@ -188,7 +187,11 @@ def run_whole_job(home: Home, landing: Path, full_refresh: bool = False, engine:
         print_kpis_and_dashboards(home)
         return 0
     sources = set() if full_refresh or not run_inputs.only_landing_changed(home, inputs) else new_sources(home, files)
+    listed_files = len(listed)
     del listed, files  # their ~1 M objects (160 MB at 100x) are not kept through the run
+    if not sources:  # the whole job: each load reads the remembered digests it needs (a day's run shares these)
+        del digests
+        memory.release(listed_files)
     run_inputs.forget(home)  # until this run succeeds, the last record no longer describes the outputs
     selection = defs = None
     if sources:

@@ -103,12 +103,15 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
 def ingest_source(
     con: duckdb.DuckDBPyConnection, landing: Path, source: str, p: Pseudonymiser,
     *, run_id: str | None = None, files: list[LandingFile] | None = None, digests: DigestCache | None = None,
+    seen: set[tuple[str, str]] | None = None,
 ) -> IngestSummary:
     """Load the source's files the ledger has not seen (path and content). `digests`: the home's
     remembered digests (pipelines/lib/digests.py), so that a file already in the ledger is not
-    read again; without it every file is read."""
+    read again; without it every file is read. `seen`: the ledger's (path, digest) of the source,
+    when the caller has read them."""
     summary = IngestSummary(source)
-    seen = {(path, sha) for path, sha in con.execute("SELECT file_path, file_sha256 FROM ledger.files").fetchall()}
+    if seen is None:
+        seen = set(con.execute("SELECT file_path, file_sha256 FROM ledger.files WHERE source = ?", [source]).fetchall())
     first_path = dict(con.execute(
         "SELECT file_sha256, min(file_path) FROM ledger.files WHERE status <> 'duplicate' GROUP BY 1").fetchall())
     batch = Batch()

@@ -48,10 +48,16 @@ def mode() -> str:
     return value
 
 
-def wanted(size: int, threshold: int) -> bool:
-    """Whether work of `size` (bytes or rows, against its `threshold`) runs in its own process."""
-    m = mode()
-    return m == "always" or (m == "auto" and size >= threshold)
+def threshold(auto: int) -> int | None:
+    """The size (bytes or rows) from which work runs in its own process: `auto` under the default
+    mode, 0 under `always`, None (never) under `never`."""
+    return {"auto": auto, "always": 0, "never": None}[mode()]
+
+
+def wanted(size: int, auto: int) -> bool:
+    """Whether work of `size` (bytes or rows; `auto`: its threshold) runs in its own process."""
+    limit = threshold(auto)
+    return limit is not None and size >= limit
 
 
 def call(fn: Callable[..., T], *args: Any, isolate: bool) -> T:

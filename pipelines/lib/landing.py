@@ -103,21 +103,24 @@ def discover_with_stats(landing: Path, sources: tuple[str, ...] = SOURCES,
                         stats: bool = True) -> list[tuple[LandingFile, StatKey | None]]:
     """`discover`, each file with its stat key (followed, as os.stat; None for a link out of the
     landing zone, which is never read) taken as it was listed."""
-    found = []
-    real_root = landing.resolve()
     collecting = gc.isenabled()
     gc.disable()  # ~1 M objects, none in a cycle: the collector's passes over them cost more than the listing
     try:
-        for source in sources:
-            root = landing / source
-            if not root.is_dir():
-                continue
-            root_inside = root.resolve().is_relative_to(real_root)
-            for path, rel, is_link, st in walk(str(root), source, stats):
-                outside = outside_target(Path(path), real_root) if is_link or not root_inside else None
-                key = None if outside or st is None else stat_key(path, st)
-                found.append((LandingFile(source, path, rel, outside), key))
-        return sorted(found, key=lambda x: (x[0].source, x[0].rel))
+        return sorted(each_with_stats(landing, sources, stats), key=lambda x: (x[0].source, x[0].rel))
     finally:
         if collecting:
             gc.enable()
+
+
+def each_with_stats(landing: Path, sources: tuple[str, ...] = SOURCES,
+                    stats: bool = True) -> Iterator[tuple[LandingFile, StatKey | None]]:
+    """`discover_with_stats` one file at a time, in no set order (nothing kept)."""
+    real_root = landing.resolve()
+    for source in sources:
+        root = landing / source
+        if not root.is_dir():
+            continue
+        root_inside = root.resolve().is_relative_to(real_root)
+        for path, rel, is_link, st in walk(str(root), source, stats):
+            outside = outside_target(Path(path), real_root) if is_link or not root_inside else None
+            yield LandingFile(source, path, rel, outside), None if outside or st is None else stat_key(path, st)

@@ -11,7 +11,7 @@ from pipelines.lib import isolated, lake, warehouse
 from pipelines.lib.digests import DigestCache
 from pipelines.lib.home import Home
 from pipelines.lib.ingest import IngestSummary, ingest_source
-from pipelines.lib.landing import LandingFile, discover_with_stats
+from pipelines.lib.landing import LandingFile, each_with_stats
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.members import ResolveSummary, resolve_members
 from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
@@ -25,46 +25,61 @@ class Loaded:
     own_process: bool = False
 
 
-def pending(con, landing: Path, source: str, digests: DigestCache) -> tuple[list[LandingFile], int, int]:
-    """(the source's files whose remembered digest is not in the ledger under their path: new,
-    changed or never read; how many files are; the bytes of the first)."""
+@dataclass
+class Pending:
+    """What a load in the run's process reads: the files the ledger may not hold."""
+    files: list[LandingFile]      # new, changed or never read (remembered digest not in the ledger under their path)
+    already_seen: int             # the others
+    seen: set[tuple[str, str]]    # the ledger's (path, digest) of the source
+
+
+def pending(con, landing: Path, source: str, digests: DigestCache, limit: int | None) -> Pending | None:
+    """The source's pending files, or None once their bytes reach `limit`: a load for a process of
+    its own, which lists them itself (the run's process keeps no list of a large load's files)."""
+    if limit == 0:
+        return None
     seen = set(con.execute("SELECT file_path, file_sha256 FROM ledger.files WHERE source = ?", [source]).fetchall())
     files, already, size = [], 0, 0
-    for f, stat in discover_with_stats(landing, (source,)):
-        if stat is not None and (f.rel, digests.cached(f, stat)) in seen:
+    for f, key in each_with_stats(landing, (source,)):
+        if key is not None and (f.rel, digests.cached(f, key)) in seen:
             already += 1
-        else:
-            files.append(f)
-            size += stat[2] if stat is not None else 0
-    return files, already, size
+            continue
+        size += key[2] if key is not None else 0
+        if limit is not None and size >= limit:
+            return None
+        files.append(f)
+    return Pending(sorted(files, key=lambda f: f.rel), already, seen)
 
 
 def load(home_root: Path, landing: Path, source: str, engine_name: str, run_id: str | None,
-         files: list[LandingFile]) -> Loaded:
-    """Ingest `files` (pipelines/lib/ingest.py), resolve the register's postcodes, write the lake:
-    the warehouse opened here (the caller holds its lock), the key read from the home."""
+         todo: Pending | None) -> Loaded:
+    """Ingest the pending files (None: every file of the source, pipelines/lib/ingest.py), resolve
+    the register's postcodes, write the lake: the warehouse opened here (the caller holds its
+    lock), the key read from the home."""
     home = Home(home_root)
     p = Pseudonymiser(load_or_create_secret(home.secret, create=False))
     digests = DigestCache(home.state)
     with warehouse.connect(home.warehouse) as con:
-        summary = ingest_source(con, landing, source, p, run_id=run_id, files=files, digests=digests)
+        summary = ingest_source(con, landing, source, p, run_id=run_id, digests=digests,
+                                files=todo and todo.files, seen=todo and todo.seen)
         resolved = resolve_members(con, landing, p) if source == "members" else None
         lake_files = lake.sync(con, lake.lake_root(home.root), source) if lake.wanted(engine_name) else 0
     digests.save()
+    summary.files_already_seen += todo.already_seen if todo else 0
     return Loaded(summary, resolved, lake_files)
 
 
 def load_source(home: Home, landing: Path, source: str, engine_name: str, run_id: str | None) -> Loaded:
-    """The step's load: new files found here, loaded here or in their own process by their bytes."""
+    """The step's load: new files found here, loaded here, or in their own process when their
+    bytes reach isolated.LOAD_FROM_BYTES."""
     load_or_create_secret(home.secret, create=home.is_new)  # a new home's key, before anything reads it
     with warehouse_lock(home.warehouse, exclusive=True):
         digests = DigestCache(home.state)
         with warehouse.connect(home.warehouse) as con:
-            files, already, size = pending(con, landing, source, digests)
-        own = isolated.wanted(size, isolated.LOAD_FROM_BYTES)
+            todo = pending(con, landing, source, digests, isolated.threshold(isolated.LOAD_FROM_BYTES))
+        own = todo is None
         if own:  # the child reads its own; alive, the rows are shared by the load in this process
             digests = None
-        loaded = isolated.call(load, home.root, landing, source, engine_name, run_id, files, isolate=own)
-    loaded.summary.files_already_seen += already
+        loaded = isolated.call(load, home.root, landing, source, engine_name, run_id, todo, isolate=own)
     loaded.own_process = own
     return loaded
