@@ -31,24 +31,27 @@ class Pending:
     files: list[LandingFile]      # new, changed or never read (remembered digest not in the ledger under their path)
     already_seen: int             # the others
     seen: set[tuple[str, str]]    # the ledger's (path, digest) of the source
+    digests: DigestCache | None   # the remembered digests read to tell (kept: the load shares their rows)
 
 
-def pending(con, landing: Path, source: str, digests: DigestCache, limit: int | None) -> Pending | None:
+def pending(con, landing: Path, source: str, state_dir: Path, limit: int | None) -> Pending | None:
     """The source's pending files, or None once their bytes reach `limit`: a load for a process of
-    its own, which lists them itself (the run's process keeps no list of a large load's files)."""
+    its own, which lists them itself (the run's process keeps no list of a large load's files).
+    The remembered digests are read only when the ledger holds some of the source's files."""
     if limit == 0:
         return None
     seen = set(con.execute("SELECT file_path, file_sha256 FROM ledger.files WHERE source = ?", [source]).fetchall())
+    digests = DigestCache(state_dir) if seen else None
     files, already, size = [], 0, 0
     for f, key in each_with_stats(landing, (source,)):
-        if key is not None and (f.rel, digests.cached(f, key)) in seen:
+        if digests is not None and key is not None and (f.rel, digests.cached(f, key)) in seen:
             already += 1
             continue
         size += key[2] if key is not None else 0
         if limit is not None and size >= limit:
             return None
         files.append(f)
-    return Pending(sorted(files, key=lambda f: f.rel), already, seen)
+    return Pending(sorted(files, key=lambda f: f.rel), already, seen, digests)
 
 
 def load(home_root: Path, landing: Path, source: str, engine_name: str, run_id: str | None,
@@ -58,7 +61,7 @@ def load(home_root: Path, landing: Path, source: str, engine_name: str, run_id: 
     lock), the key read from the home."""
     home = Home(home_root)
     p = Pseudonymiser(load_or_create_secret(home.secret, create=False))
-    digests = DigestCache(home.state)
+    digests = todo.digests if todo is not None and todo.digests is not None else DigestCache(home.state)
     with warehouse.connect(home.warehouse) as con:
         summary = ingest_source(con, landing, source, p, run_id=run_id, digests=digests,
                                 files=todo and todo.files, seen=todo and todo.seen)
@@ -74,12 +77,9 @@ def load_source(home: Home, landing: Path, source: str, engine_name: str, run_id
     bytes reach isolated.LOAD_FROM_BYTES."""
     load_or_create_secret(home.secret, create=home.is_new)  # a new home's key, before anything reads it
     with warehouse_lock(home.warehouse, exclusive=True):
-        digests = DigestCache(home.state)
         with warehouse.connect(home.warehouse) as con:
-            todo = pending(con, landing, source, digests, isolated.threshold(isolated.LOAD_FROM_BYTES))
+            todo = pending(con, landing, source, home.state, isolated.threshold(isolated.LOAD_FROM_BYTES))
         own = todo is None
-        if own:  # the child reads its own; alive, the rows are shared by the load in this process
-            digests = None
         loaded = isolated.call(load, home.root, landing, source, engine_name, run_id, todo, isolate=own)
     loaded.own_process = own
     return loaded
