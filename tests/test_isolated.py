@@ -1,20 +1,22 @@
-"""pipelines/lib/isolated.py: large work in a process of its own, and the pipeline's figures the
-same whether loads and validations run there or in the run's process."""
+"""pipelines/lib/isolated.py: large work in a process of its own, and the same rows loaded and the
+same findings whether loads and validations run there or in the run's process."""
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.lib import isolated
+from pipelines.demo.generator import write_demo_landing
 from pipelines.lib.contracts import SOURCES
-from tests.support import REPO, demo_run, kpis, outcomes, process_alive
+from tests.support import REPO, process_alive
 
 
 def rss_mib() -> float:
@@ -112,37 +114,50 @@ def test_an_unknown_setting_is_refused(monkeypatch):
         isolated.wanted(1, 1)
 
 
-def warehouse_facts(home) -> dict:
+def raw_rows(home: Path) -> dict[str, list]:
+    """Every raw and ledger table, row for row, without when and by which run a row was loaded."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        tables = [t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                                            "WHERE table_schema IN ('raw', 'ledger')").fetchall()]
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-        ledger = con.execute("SELECT source, status, count(*), sum(rows_loaded), sum(rows_rejected) FROM ledger.files "
-                             "GROUP BY ALL ORDER BY ALL").fetchall()
-        members = con.execute("SELECT postcode_status, lsoa11cd, count(*) FROM raw.members GROUP BY ALL "
-                              "ORDER BY ALL").fetchall()
-    return {"counts": counts, "ledger": ledger, "members": members}
+        columns = con.execute("SELECT table_schema || '.' || table_name, list(column_name ORDER BY ordinal_position) "
+                              "FROM information_schema.columns WHERE table_schema IN ('raw', 'ledger') "
+                              "GROUP BY 1 ORDER BY 1").fetchall()
+        return {t: con.execute(f"SELECT {', '.join(c for c in cols if c not in ('loaded_at', 'run_id'))} "
+                               f"FROM {t} ORDER BY ALL").fetchall() for t, cols in columns}
 
 
-@pytest.mark.slow
-def test_loads_and_validations_in_their_own_processes_give_the_same_figures(tmp_path_factory, monkeypatch):
-    """The demo run (loads and validations in the run's process at this size) against a run of the
-    same landing with every load and every validation in a process of its own."""
-    landing, home, _ = demo_run(tmp_path_factory)
-    own = tmp_path_factory.mktemp("own") / "home"
-    monkeypatch.setenv(isolated.ISOLATE_ENV, "always")
-    outcomes("run", "--landing", str(landing), "--home", str(own))
-    assert kpis(own) == kpis(home)
-    assert warehouse_facts(own) == warehouse_facts(home)
-    found = {}
-    for h, expected in ((home, False), (own, True)):
-        record = json.loads(max((h / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
-        assert {s: m["loaded_in_own_process"] for s, m in record["ingested_this_run"].items()} == \
-            {s: expected for s in SOURCES}
-        checks = json.loads((h / "quality" / "last_run.json").read_text())["checks"]
-        validated = [c for c in checks if c["kind"] == "great_expectations" and c["asset"].startswith("raw/")
-                     and c["details"].get("rows_validated")]  # the marts' suites are small: always here
-        assert validated and {c["details"]["own_process"] for c in validated} == {expected}
-        found[expected] = {c["check"]: (c["passed"], c["data"], [(f["what"], f["count"]) for f in c["failures"]])
-                           for c in checks if not c["check"].endswith(":source_freshness")}  # names the load's time
-    assert found[True] == found[False]
+def test_loads_and_validations_in_their_own_processes_give_the_same_rows_and_findings(tmp_path, monkeypatch):
+    """Every source of a demo landing loaded into two homes with one key, in the run's process and
+    each in a process of its own; then a suite on the new rows of each (a register's rows checked)."""
+    from pipelines.lib.home import Home
+    from pipelines.lib.pseudonym import load_or_create_secret
+    from pipelines.lib.source_load import load_source
+    from pipelines.quality.suites import load_suites
+    from pipelines.quality.validation import run_suite
+
+    landing = tmp_path / "landing"
+    write_demo_landing(landing, scale=0.02)
+    homes = {mode: Home(tmp_path / mode) for mode in ("never", "always")}
+    for home in homes.values():
+        home.root.mkdir()
+    load_or_create_secret(homes["never"].secret, create=True)
+    shutil.copy2(homes["never"].secret, homes["always"].secret)  # one key: the same pseudonyms
+    loaded, findings = {}, {}
+    suite = next(s for s in load_suites() if s.name == "raw_members")
+    for mode, home in homes.items():
+        monkeypatch.setenv(isolated.ISOLATE_ENV, mode)
+        loaded[mode] = {s: load_source(home, landing, s, "duckdb", "run-1") for s in SOURCES}
+        with duckdb.connect(str(home.warehouse), read_only=True) as con:
+            findings[mode] = run_suite(con, suite, home.root, "run-1")
+    assert {s: x.own_process for s, x in loaded["never"].items()} == dict.fromkeys(SOURCES, False)
+    assert {s: x.own_process for s, x in loaded["always"].items()} == dict.fromkeys(SOURCES, True)
+    assert {s: x.summary for s, x in loaded["always"].items()} == {s: x.summary for s, x in loaded["never"].items()}
+    assert loaded["always"]["members"].resolved == loaded["never"]["members"].resolved
+    assert loaded["never"]["members"].resolved.rows_resolved > 0
+    rows = raw_rows(homes["never"].root)
+    assert len(rows["raw.visits"]) > 100 and len(rows["ledger.files"]) > 100
+    assert raw_rows(homes["always"].root) == rows
+    assert (findings["never"].own_process, findings["always"].own_process) == (False, True)
+    assert findings["never"].rows_validated > 0
+    assert [(f["what"], f["count"]) for f in findings["always"].failures] == \
+        [(f["what"], f["count"]) for f in findings["never"].failures]
+    assert findings["always"].rows_validated == findings["never"].rows_validated
+    assert findings["always"].files_validated == findings["never"].files_validated

@@ -274,12 +274,15 @@ def test_a_home_with_data_but_no_key_refuses_to_run(demo, tmp_path):
 
 
 def test_a_damaged_key_stops_ingestion_before_anything_is_written(demo, tmp_path):
+    from pipelines.lib.home import Home
     from pipelines.lib.pseudonym import SecretInvalid
-    from pipelines.resources import OutcomesResource
+    from pipelines.lib.source_load import load_source
 
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy2(demo["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
     (home / "secret.key").write_text("")  # what a crash used to leave behind
-    with pytest.raises(SecretInvalid, match="damaged"):
-        OutcomesResource(home=str(home), landing=str(demo["landing"])).pseudonymiser()
+    with pytest.raises(SecretInvalid, match="damaged"):  # the raw assets' load, in or out of the run's process
+        load_source(Home(home), demo["landing"], "visits", "duckdb", "run-1")
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ledger.files WHERE run_id = 'run-1'").fetchone() == (0,)

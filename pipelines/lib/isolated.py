@@ -2,7 +2,7 @@
 
 A first load at 100x parses and validates tens of millions of rows in the run's process. Freed,
 that memory mostly stays in the process (glibc's and DuckDB's allocators keep pages, Python's
-arenas fragment): the run process held ~1.4 GB more when dbt started than a process that only
+arenas fragment): the run process held ~0.6 GB more when dbt started than a process that only
 builds, and the process tree peaked at 2.56 GB. Loading a source or validating a suite whose new
 data is past the thresholds below runs the same function in a fresh process (`spawn`: no copy of
 the run's threads or DuckDB state), which returns its result and exits; the run process keeps
@@ -15,7 +15,7 @@ The child dies with its caller (pipelines/lib/dbt_guard.py's `die_with_parent`),
 run leaves no process writing the warehouse without the lock.
 
 `OUTCOMES_ISOLATE`: `auto` (the thresholds), `always` (every load, every validation of new raw
-rows: the tests of this path), `never` (all in the run's process: a machine with memory to spare, ~2-3% faster).
+rows: the tests of this path), `never` (all in the run's process: a machine with memory to spare).
 It changes where the work runs, not what it computes (pipelines/lib/run_inputs.NOT_SETTINGS).
 """
 from __future__ import annotations

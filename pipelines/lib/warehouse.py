@@ -75,10 +75,18 @@ def columns(table: str) -> list[str]:
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS ledger;")
-    for table, cols in RAW_TABLES.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols}, {LINEAGE})")
-    con.execute(LEDGER_DDL)
+    """In one transaction: a process killed while it runs leaves all of it or none (a warehouse
+    with raw tables and no ledger was seen after a kill)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS ledger;")
+        for table, cols in RAW_TABLES.items():
+            con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols}, {LINEAGE})")
+        con.execute(LEDGER_DDL)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 @contextmanager
