@@ -60,7 +60,12 @@ def assert_same_load(landing: Path, tmp_path: Path, monkeypatch) -> dict:
 
 
 @pytest.mark.slow
-def test_demo_exports_and_bad_input_corpus_load_identically(tmp_path, monkeypatch):
+@pytest.mark.parametrize("statement_chars", [None, 50_000], ids=["whole", "in-pieces"])
+def test_demo_exports_and_bad_input_corpus_load_identically(statement_chars, tmp_path, monkeypatch):
+    """in-pieces: every file of more than 50,000 characters (the register) staged in pieces of whole lines, as a
+    register export at 100x is (plain_csv.STATEMENT_CHARS)."""
+    if statement_chars:
+        monkeypatch.setattr(plain_csv, "STATEMENT_CHARS", statement_chars)
     landing = tmp_path / "landing"
     write_demo_landing(landing, scale=0.05, years=2)
     write_corpus(build_corpus(landing, datetime.now(timezone.utc).replace(tzinfo=None)), landing)
@@ -268,3 +273,16 @@ def test_a_plain_zoom_report_is_parsed_in_duckdb_with_its_meeting_from_python():
         ("84805487435", datetime(2020, 4, 9, 10, 32, 31), P.pseudonym("email", "jo@example.com"), "example.com",
          P.pseudonym("name", "jo b"), 113, True, 5)]
     assert plain_csv.zoom_plain(text.replace(b",,,,,,,,", b"x"), PurePosixPath("z.csv"), P, datetime(2021, 5, 1), ledger) is None
+
+
+@pytest.mark.parametrize("body", ["a\nbb\nccc", "a\n\n\nb", "x" * 25 + "\nb\n" + "y" * 3, "\n\na", "a\n", "abc"])
+@pytest.mark.parametrize("most", [1, 2, 4, 10, 100])
+def test_a_body_in_pieces_is_its_lines_each_at_its_own_number(body, most):
+    f = plain_csv.PlainFile({"file_path": "v.csv"}, body, PurePosixPath("v.csv"), b"")
+    lines = [(n, line) for _, piece, first in plain_csv._pieces(f, most)
+             for n, line in enumerate(piece.split("\n"), start=first)]
+    assert lines == list(enumerate(body.split("\n"), start=2))  # line 1 is the header
+    pieces = [piece for _, piece, _ in plain_csv._pieces(f, most)]
+    assert all(len(p) <= most or "\n" not in p.strip("\n") for p in pieces)  # longer only for one long line
+    groups = list(plain_csv._statements([f, f], most))
+    assert [p for g in groups for _, p, _ in g] == pieces + pieces

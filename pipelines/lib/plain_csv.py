@@ -19,6 +19,7 @@ pipelines.lib.members to resolve the LSOA, never inserted); its export date come
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 import os
 import re
 from dataclasses import dataclass, field
@@ -365,6 +366,41 @@ def zoom_plain(data: bytes, rel_path: PurePosixPath, p: Pseudonymiser, loaded_at
 
 
 _names = itertools.count()
+# Text of plain files split in one statement: a register export at 100x (178 MB, 3.7 M lines) is
+# staged in pieces of whole lines, so that no statement holds a whole large file's lines at once.
+STATEMENT_CHARS = 32 * 2**20
+
+
+def _pieces(f: PlainFile, most: int) -> Iterator[tuple[PlainFile, str, int]]:
+    """(the file, a piece of its body of whole lines, at most `most` characters unless one line
+    is longer, the piece's first line number)."""
+    body, start, line = f.body, 0, len(f.head) + 1 if f.head else 2
+    while True:
+        end = len(body) if len(body) - start <= most else body.rfind("\n", start, start + most + 1)
+        if end <= start:  # one line longer than `most`: the piece is that line
+            end = body.find("\n", start + 1)
+            end = len(body) if end < 0 else end
+        piece = body if start == 0 and end == len(body) else body[start:end]
+        yield f, piece, line
+        if end >= len(body):
+            return
+        line += piece.count("\n") + 1
+        start = end + 1
+
+
+def _statements(files: list[PlainFile], most: int | None = None) -> Iterator[list[tuple[PlainFile, str, int]]]:
+    """The files' pieces grouped into statements of at most `most` characters (STATEMENT_CHARS)."""
+    most = STATEMENT_CHARS if most is None else most
+    group, size = [], 0
+    for f in files:
+        for piece in _pieces(f, most):
+            if group and size + len(piece[1]) > most:
+                yield group
+                group, size = [], 0
+            group.append(piece)
+            size += len(piece[1])
+    if group:
+        yield group
 
 
 def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile],
@@ -373,15 +409,7 @@ def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile]
     tables. `p`: the home's key, for layouts with personal fields. Returns its name, the rows that passed by file_path, and by file_path the lines that
     did not ({line_number: text}), for the Python parser."""
     name = f"_plain_{layout.table}_{next(_names)}"
-    frame = pd.DataFrame({
-        "file_path": [f.ledger["file_path"] for f in files],
-        "file_sha256": [f.ledger["file_sha256"] for f in files],
-        "loaded_at": [f.ledger["loaded_at"] for f in files],
-        "loaded_london": [london(f.ledger["loaded_at"]) for f in files],
-        "first_line": [len(f.head) + 1 if f.head else 2 for f in files],
-        "body": [f.body for f in files],
-        **{k: [f.per_file[k] for f in files] for k in sorted({k for f in files for k in f.per_file})},
-    })
+    per_file = sorted({k for f in files for k in f.per_file})
     width = len(layout.header)
     position = {h: f"f[{i + 1}]" for i, h in enumerate(layout.header)}
     fields = {col: position[(layout.reads or {}).get(col, layout.header[i] if i < width else "")]
@@ -395,10 +423,7 @@ def stage(con: duckdb.DuckDBPyConnection, layout: Layout, files: list[PlainFile]
         row_check = row_check.replace("{" + h + "}", f)
     shape = f"len(f) >= {width}" if layout.extra_fields else f"len(f) = {width}"
     pads = p.hmac_pads() if p is not None else (b"", b"")
-    con.register("_plain_files", frame)
-    try:
-        con.execute(f"""
-CREATE TEMP TABLE {name} AS
+    query = f"""
 WITH lines AS (
     SELECT * EXCLUDE (body, lines, first_line),
            unnest(generate_series(first_line, first_line + len(lines) - 1)) AS line_number, unnest(lines) AS line
@@ -409,9 +434,23 @@ SELECT {values},
     file_path, line_number::INTEGER AS line_number, file_sha256, loaded_at,
     ({shape}) AND {checks} AND coalesce({row_check}, false) AND NOT contains(line, '"') AS ok,
     CASE WHEN NOT ok THEN line END AS line
-FROM split""", list(pads))
-    finally:
-        con.unregister("_plain_files")
+FROM split"""
+    for number, group in enumerate(_statements(files)):
+        frame = pd.DataFrame({
+            "file_path": [f.ledger["file_path"] for f, _, _ in group],
+            "file_sha256": [f.ledger["file_sha256"] for f, _, _ in group],
+            "loaded_at": [f.ledger["loaded_at"] for f, _, _ in group],
+            "loaded_london": [london(f.ledger["loaded_at"]) for f, _, _ in group],
+            "first_line": [first for _, _, first in group],
+            "body": [body for _, body, _ in group],
+            **{k: [f.per_file[k] for f, _, _ in group] for k in per_file},
+        })
+        con.register("_plain_files", frame)
+        try:
+            con.execute((f"CREATE TEMP TABLE {name} AS" if number == 0 else f"INSERT INTO {name}") + query, list(pads))
+        finally:
+            con.unregister("_plain_files")
+        del frame
     counts = dict(con.execute(f"SELECT file_path, count(*) FILTER (ok) FROM {name} GROUP BY 1").fetchall())
     others: dict[str, dict[int, str]] = {}
     for path, line_number, line in con.execute(f"SELECT file_path, line_number, line FROM {name} WHERE NOT ok").fetchall():
