@@ -64,7 +64,7 @@ def test_a_failure_in_its_own_process_is_raised_here_with_the_childs_traceback()
 
 
 def test_a_child_killed_without_a_result_is_a_failure_naming_the_signal():
-    with pytest.raises(isolated.IsolatedFailure, match=r"without a result \(exit code -9"):
+    with pytest.raises(isolated.IsolatedFailure, match=r"without a result \(exit code -9: killed by signal 9"):
         isolated.call(_killed, isolate=True)
 
 

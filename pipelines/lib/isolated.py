@@ -73,10 +73,12 @@ def call(fn: Callable[..., T], *args: Any, isolate: bool) -> T:
     send.close()
     try:
         ok, value = receive.recv()
-    except EOFError:  # it died without a word: killed (the OOM killer, a signal)
+    except EOFError:  # it died without a word: killed (the OOM killer, a signal), or it could not start
         child.join()
+        why = (f"killed by signal {-child.exitcode}, for example by the system for want of memory"
+               if child.exitcode is not None and child.exitcode < 0 else "it could not start: see its error above")
         raise IsolatedFailure(f"{fn.__name__} ended in its own process without a result (exit code "
-                              f"{child.exitcode}: killed, for example by the system for want of memory)") from None
+                              f"{child.exitcode}: {why})") from None
     finally:
         receive.close()
     child.join()

@@ -19,9 +19,9 @@ pipelines.lib.members to resolve the LSOA, never inserted); its export date come
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePosixPath

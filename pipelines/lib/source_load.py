@@ -58,13 +58,11 @@ def load(home_root: Path, landing: Path, source: str, engine_name: str, run_id: 
          todo: Pending | None) -> Loaded:
     """Ingest the pending files, resolve the register's postcodes, write the lake: the warehouse
     opened here (the caller holds its lock), the key read from the home. `todo` None: a large
-    load, in a process of its own: every file of the source listed here, and the warehouse opened
-    with warehouse.LOAD_MEMORY_LIMIT."""
+    load, in a process of its own: every file of the source listed here."""
     home = Home(home_root)
     p = Pseudonymiser(load_or_create_secret(home.secret, create=False))
     digests = todo.digests if todo is not None and todo.digests is not None else DigestCache(home.state)
-    limit = warehouse.LOAD_MEMORY_LIMIT if todo is None else warehouse.MEMORY_LIMIT
-    with warehouse.connect(home.warehouse, limit=limit) as con:
+    with warehouse.connect(home.warehouse) as con:
         summary = ingest_source(con, landing, source, p, run_id=run_id, digests=digests,
                                 files=todo and todo.files, seen=todo and todo.seen)
         resolved = resolve_members(con, landing, p) if source == "members" else None

@@ -18,17 +18,12 @@ import duckdb
 # and the checks on the visits read ~350 MB less, each ~5% slower. dbt's connections have their
 # own limit (lib/dbt_project.py: dbt_memory_limit).
 MEMORY_LIMIT = "512MB"
-# A large load in a process of its own (lib/source_load.py): its inserts and staging spill, and the
-# process's Python side holds the files' text beside it. The 100x register alone: 1,525 -> 1,281 MB
-# at 256 MB, 63.0 -> 64.7 s.
-LOAD_MEMORY_LIMIT = "256MB"
 MEMORY_LIMIT_ENV = "OUTCOMES_DUCKDB_MEMORY_LIMIT"
 
 
-def memory_limit(default: str = MEMORY_LIMIT) -> str:
-    """Read when a connection opens, so a setting changed after import still applies; the setting
-    wins over every default."""
-    return os.environ.get(MEMORY_LIMIT_ENV) or default
+def memory_limit() -> str:
+    """Read when a connection opens, so a setting changed after import still applies."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or MEMORY_LIMIT
 
 LINEAGE = "file_path VARCHAR NOT NULL, line_number INTEGER NOT NULL, file_sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL"
 
@@ -95,13 +90,12 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False, limit: str = MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse; a writer also makes sure the raw and ledger schemas exist. `limit`: the
-    memory limit when no setting names one (one process's connections to a file must agree)."""
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse; a writer also makes sure the raw and ledger schemas exist."""
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `outcomes run` or `outcomes demo` first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit(limit)})
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
     try:
         if not read_only:
             create_schema(con)

@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib import isolated, memory
+from pipelines.lib.atomic import write_text
 from pipelines.lib.home import Home
 from pipelines.lib.warehouse import connect
-from pipelines.lib.atomic import write_text
 from pipelines.quality.suites import Suite
 
 CHUNK_ROWS = 400_000  # rows held in one validated frame at most
