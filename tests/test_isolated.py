@@ -161,3 +161,35 @@ def test_loads_and_validations_in_their_own_processes_give_the_same_rows_and_fin
         [(f["what"], f["count"]) for f in findings["never"].failures]
     assert findings["always"].rows_validated == findings["never"].rows_validated
     assert findings["always"].files_validated == findings["never"].files_validated
+
+
+
+@pytest.mark.parametrize(("env", "staging", "after"), [(None, "244.1MiB", "488.2MiB"), ("123MB", "117.3MiB", "117.3MiB")])
+def test_a_load_stages_within_the_staging_limit_and_resolves_within_the_default(tmp_path, monkeypatch, env, staging, after):
+    """The register's postcode resolution ran out of memory at 256 MB in the 100x benchmark: it gets
+    the pipeline's limit back; a limit set in the environment applies to both."""
+    from pipelines.lib import source_load, warehouse
+    from pipelines.lib.home import Home
+    from pipelines.lib.pseudonym import load_or_create_secret
+
+    if env:
+        monkeypatch.setenv(warehouse.MEMORY_LIMIT_ENV, env)
+    else:
+        monkeypatch.delenv(warehouse.MEMORY_LIMIT_ENV, raising=False)
+    limits, real = {}, {"ingest": source_load.ingest_source, "resolve": source_load.resolve_members}
+
+    def recording(step):
+        def call(con, *args, **kwargs):
+            limits[step] = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].replace(" ", "")
+            return real[step](con, *args, **kwargs)
+        return call
+
+    monkeypatch.setattr(source_load, "ingest_source", recording("ingest"))
+    monkeypatch.setattr(source_load, "resolve_members", recording("resolve"))
+    monkeypatch.setenv(isolated.ISOLATE_ENV, "never")
+    home = Home(tmp_path / "home")
+    home.root.mkdir()
+    load_or_create_secret(home.secret, create=True)
+    write_demo_landing(tmp_path / "landing", scale=0.01, years=1)
+    source_load.load_source(home, tmp_path / "landing", "members", "duckdb", "run-1")
+    assert limits == {"ingest": staging, "resolve": after}

@@ -98,7 +98,9 @@ TRICKY = {
              '"Citizens Advice, Bootle"', '"He said ""hi"""', '"plain quoted"', 'a"b', '"x" y', '" padded "', '""'],
     "postcode": ["L4 0TH", "l40th", "L4  0TH", " L4 0TH", "L4 0TH ", "L4", "l4", "", "SW1A 1AA", "sw1a1aa", "L4 0T",
                  "L4\u00a00TH", "L4\t0TH", "ZZ99 9ZZ", "LL4 0TH", "L44 0TH", "L4A 0TH", "4L 0TH", "L4 0TH X", "x" * 20,
-                 "Ｌ4 0TH", "L1 8JQ", "L 4 0 T H", "EC1A1BB"],
+                 "Ｌ4 0TH", "L1 8JQ", "L 4 0 T H", "EC1A1BB", "n/a", "N/A", " l40th ", "  ", "L4-0TH", "l4 0th!",
+                 " sw1a 1aa  ", "L4 0TH\u00a0", "~L4 0TH", "l1 8jq" + " " * 10, "l1 8jq" + " " * 11,
+                 " l4 ", "wa10", "SW1A ", "L 4"],
     "yob": ["1970", "1900", "1899", "2022", "2023", "", "70", "19701", " 1970", "１９７０", "0000", "197O"],
     "refcode": ["gp", "GP", "self", "", "other ", "carrier_pigeon", "voluntary_sector", "Mental_Health_Service", "ſelf"],
 }

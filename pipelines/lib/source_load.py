@@ -62,9 +62,10 @@ def load(home_root: Path, landing: Path, source: str, engine_name: str, run_id: 
     home = Home(home_root)
     p = Pseudonymiser(load_or_create_secret(home.secret, create=False))
     digests = todo.digests if todo is not None and todo.digests is not None else DigestCache(home.state)
-    with warehouse.connect(home.warehouse) as con:
+    with warehouse.connect(home.warehouse, staging=True) as con:
         summary = ingest_source(con, landing, source, p, run_id=run_id, digests=digests,
                                 files=todo and todo.files, seen=todo and todo.seen)
+        warehouse.end_staging(con)
         resolved = resolve_members(con, landing, p) if source == "members" else None
         lake_files = lake.sync(con, lake.lake_root(home.root), source) if lake.wanted(engine_name) else 0
     digests.save()

@@ -21,9 +21,16 @@ MEMORY_LIMIT = "512MB"
 MEMORY_LIMIT_ENV = "OUTCOMES_DUCKDB_MEMORY_LIMIT"
 
 
-def memory_limit() -> str:
-    """Read when a connection opens, so a setting changed after import still applies."""
-    return os.environ.get(MEMORY_LIMIT_ENV) or MEMORY_LIMIT
+# Ingestion stages within half of that (pipelines/lib/source_load.py): at 100x the register's load
+# peaked at 1.78 GB in its own process at 512 MB; its postcode resolution, a join to the lookup,
+# ran out of memory at 256 MB, so it and everything after ingestion get MEMORY_LIMIT again.
+STAGING_MEMORY_LIMIT = "256MB"
+
+
+def memory_limit(staging: bool = False) -> str:
+    """Read when a connection opens, so a setting changed after import still applies; a limit set
+    in the environment applies to staging too."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or (STAGING_MEMORY_LIMIT if staging else MEMORY_LIMIT)
 
 LINEAGE = "file_path VARCHAR NOT NULL, line_number INTEGER NOT NULL, file_sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL"
 
@@ -90,15 +97,21 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse; a writer also makes sure the raw and ledger schemas exist."""
+def connect(path: Path, *, read_only: bool = False, staging: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse; a writer also makes sure the raw and ledger schemas exist. `staging`:
+    within STAGING_MEMORY_LIMIT until `end_staging(con)`."""
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `outcomes run` or `outcomes demo` first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit(staging)})
     try:
         if not read_only:
             create_schema(con)
         yield con
     finally:
         con.close()
+
+
+def end_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """The connection's limit back to MEMORY_LIMIT (connect's `staging`)."""
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
