@@ -100,3 +100,32 @@ def test_nothing_new_is_judged_by_stat_keys_first_and_by_contents_when_a_file_wa
     assert run_inputs.unchanged_since(home, content, ignore=("landing_stats",)) is None
     write_export(landing / "visits/b.csv", HEADER)
     assert len(run_inputs.listing(landing)) == 2
+
+
+def test_the_listing_is_by_source_then_path_with_each_files_stat_and_a_link_out_unread(tmp_path):
+    """Entries are plain tuples sorted by path (a run with nothing new makes no LandingFile); the
+    files made from them are discovery's, in the order of (source, path)."""
+    import os
+
+    from pipelines.lib.landing import Listing, LandingFile, discover, stat_key
+
+    landing = tmp_path / "landing"
+    for rel in ("zoom/2021-22/b.csv", "zoom/2021-22/a.csv", "visits/x/z.csv", "visits/x-y.csv", "visits/x.csv",
+                "pathways/contacts_1.csv", "visits/.hidden.csv", "visits/y.csv.part"):
+        write_export(landing / rel, HEADER)
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(HEADER)
+    os.symlink(outside, landing / "visits/link.csv")
+    listed = Listing(landing)
+    paths = ["pathways/contacts_1.csv", "visits/link.csv", "visits/x-y.csv", "visits/x.csv", "visits/x/z.csv",
+             "zoom/2021-22/a.csv", "zoom/2021-22/b.csv"]
+    assert [rel for rel, *_ in listed.entries] == paths and len(listed) == 7
+    files = listed.files()
+    assert [f for f, _ in files] == discover(landing)
+    assert [(f.source, f.rel) for f, _ in files] == sorted((f.source, f.rel) for f, _ in files)
+    by_path = {f.rel: (f, key) for f, key in files}
+    link, key = by_path["visits/link.csv"]
+    assert key is None and link.outside_target == str(outside)
+    f, key = by_path["zoom/2021-22/a.csv"]
+    assert f == LandingFile("zoom", str(landing / "zoom/2021-22/a.csv"), "zoom/2021-22/a.csv")
+    assert key == stat_key(landing / "zoom/2021-22/a.csv")

@@ -71,9 +71,13 @@ class DigestCache:
         since it was read."""
         if f.outside_target is not None:  # never read: the digest of where it points
             return f.read()[1]
-        key = str(f.where)
-        cached = self.new.get(key) or self.known.get(key)
-        return cached[1] if cached is not None and cached[0] == (stat or stat_key(key)) else None
+        return self.remembered(str(f.where), stat or stat_key(f.where))
+
+    def remembered(self, where: str, stat: StatKey) -> str | None:
+        """The digest remembered for the file at `where` (its absolute path) if its stat key is
+        still `stat` (no LandingFile needed: a day's load at 100x asks for every file of a source)."""
+        cached = self.new.get(where) or self.known.get(where)
+        return cached[1] if cached is not None and cached[0] == stat else None
 
     def digest(self, f: LandingFile, stat: StatKey | None = None) -> str:
         return self.cached(f, stat) or self.read(f)[1]

@@ -21,7 +21,7 @@ from pipelines.lib.atomic import write_text
 from pipelines.lib.digests import DigestCache
 from pipelines.lib.engine import engine
 from pipelines.lib.home import Home
-from pipelines.lib.landing import LandingFile, StatKey, discover_with_stats
+from pipelines.lib.landing import Listing
 
 REPO = Path(__file__).resolve().parents[2]
 # What a run's results are computed from, relative to the repository.
@@ -41,15 +41,15 @@ def _digest(lines) -> str:
     return h.hexdigest()
 
 
-Listing = list[tuple[LandingFile, StatKey | None]]
-listing = discover_with_stats  # every discovered file with its stat key (None: a link out of the zone)
+listing = Listing  # every discovered file with its stat key (None: a link out of the zone)
 
 
 def stats_fingerprint(listed: Listing) -> str:
     """Digest of every file's path and stat key. Equal stat keys mean equal contents (the digest
     cache's rule: any write changes a file's ctime), so a run whose listing digest equals the last
     run's has nothing new without looking up a single content digest."""
-    lines = (f"{f.rel}\0{f.outside_target}" if st is None else "%s\0%d %d %d %d %d" % (f.rel, *st) for f, st in listed)
+    lines = (f"{rel}\0{outside}" if key is None else "%s\0%d %d %d %d %d" % (rel, *key)
+             for rel, _, _, outside, key in listed.entries)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -59,7 +59,7 @@ def landing_files(landing: Path, digests: DigestCache | None = None,
     home's remembered digests, pipelines/lib/digests.py; none: every file read)."""
     digests = digests or DigestCache()
     return [(f.source, str(f.rel), digests.digest(f, stat))
-            for f, stat in (listing(landing) if listed is None else listed)]
+            for f, stat in (listing(landing) if listed is None else listed).files()]
 
 
 def landing_fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from pipelines.lib import isolated, lake, warehouse
 from pipelines.lib.digests import DigestCache
 from pipelines.lib.home import Home
 from pipelines.lib.ingest import IngestSummary, ingest_source
-from pipelines.lib.landing import LandingFile, each_with_stats
+from pipelines.lib.landing import LandingFile, entries
 from pipelines.lib.locking import warehouse_lock
 from pipelines.lib.members import ResolveSummary, resolve_members
 from pipelines.lib.pseudonym import Pseudonymiser, load_or_create_secret
@@ -43,14 +43,14 @@ def pending(con, landing: Path, source: str, state_dir: Path, limit: int | None)
     seen = set(con.execute("SELECT file_path, file_sha256 FROM ledger.files WHERE source = ?", [source]).fetchall())
     digests = DigestCache(state_dir) if seen else None
     files, already, size = [], 0, 0
-    for f, key in each_with_stats(landing, (source,)):
-        if digests is not None and key is not None and (f.rel, digests.cached(f, key)) in seen:
+    for rel, _, where, outside, key in entries(landing, (source,)):
+        if digests is not None and key is not None and (rel, digests.remembered(where, key)) in seen:
             already += 1
             continue
         size += key[2] if key is not None else 0
         if limit is not None and size >= limit:
             return None
-        files.append(f)
+        files.append(LandingFile(source, where, rel, outside))
     return Pending(sorted(files, key=lambda f: f.rel), already, seen, digests)
 
 
