@@ -163,7 +163,6 @@ def test_loads_and_validations_in_their_own_processes_give_the_same_rows_and_fin
     assert findings["always"].files_validated == findings["never"].files_validated
 
 
-
 @pytest.mark.parametrize(("env", "staging", "after"), [(None, "244.1MiB", "488.2MiB"), ("123MB", "117.3MiB", "117.3MiB")])
 def test_a_load_stages_within_the_staging_limit_and_resolves_within_the_default(tmp_path, monkeypatch, env, staging, after):
     """The register's postcode resolution ran out of memory at 256 MB in the 100x benchmark: it gets

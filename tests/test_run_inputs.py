@@ -5,10 +5,12 @@ runs anyway) is tests/test_end_to_end.py::test_second_run_adds_nothing.
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 from pipelines.lib import run_inputs
 from pipelines.lib.home import Home
+from pipelines.lib.landing import LandingFile, Listing, discover, stat_key
 from tests.support import REPO, write_export
 
 HEADER = "visit_id,site_code,signed_in_at,member_id,visitor_type,purpose,status\n"
@@ -105,10 +107,6 @@ def test_nothing_new_is_judged_by_stat_keys_first_and_by_contents_when_a_file_wa
 def test_the_listing_is_by_source_then_path_with_each_files_stat_and_a_link_out_unread(tmp_path):
     """Entries are plain tuples sorted by path (a run with nothing new makes no LandingFile); the
     files made from them are discovery's, in the order of (source, path)."""
-    import os
-
-    from pipelines.lib.landing import Listing, LandingFile, discover, stat_key
-
     landing = tmp_path / "landing"
     for rel in ("zoom/2021-22/b.csv", "zoom/2021-22/a.csv", "visits/x/z.csv", "visits/x-y.csv", "visits/x.csv",
                 "pathways/contacts_1.csv", "visits/.hidden.csv", "visits/y.csv.part"):
