@@ -21,7 +21,7 @@ from pipelines.lib.atomic import write_text
 from pipelines.lib.digests import DigestCache
 from pipelines.lib.engine import engine
 from pipelines.lib.home import Home
-from pipelines.lib.landing import Listing
+from pipelines.lib.landing import LandingFile, Listing
 
 REPO = Path(__file__).resolve().parents[2]
 # What a run's results are computed from, relative to the repository.
@@ -58,8 +58,11 @@ def landing_files(landing: Path, digests: DigestCache | None = None,
     """(source, landing-relative path, content digest) of every discovered file (digests: the
     home's remembered digests, pipelines/lib/digests.py; none: every file read)."""
     digests = digests or DigestCache()
-    return [(f.source, str(f.rel), digests.digest(f, stat))
-            for f, stat in (listing(landing) if listed is None else listed).files()]
+    # a remembered digest by path first, as a load's `pending` does: a LandingFile only for a file
+    # to read (a day at 100x: 344,497 look-ups, 2.3 -> 0.5 s)
+    return [(source, rel, (key is not None and digests.remembered(where, key))
+             or digests.digest(LandingFile(source, where, rel, outside), key))
+            for rel, source, where, outside, key in (listing(landing) if listed is None else listed).entries]
 
 
 def landing_fingerprint(landing: Path, files: list[tuple[str, str, str]] | None = None) -> tuple[str, int]:
