@@ -13,8 +13,9 @@ found from the whole history.
 
 The seeds are fixed (reproducible in CI; bounded by example count, not by time). The fast path
 is the real one minus Dagster: the real ingestion (ingest_source), then dbt as the pipeline runs
-it (build_args, plan_build, record_build: pipelines/assets/dbt.py). One seed goes through
-`outcomes run` end to end instead.
+it (home_build_args, plan_build, record_build: pipelines/assets/dbt.py), in this process with the
+manifest kept between builds as `outcomes watch` keeps it (a dbt process a build paid its start-up
+and a parse each time). One seed goes through `outcomes run` end to end instead.
 
 Pipeline work in this file: SEEDS x BATCHES x 2 dbt builds, plus 2 x E2E_BATCHES - 1 `outcomes run`
 (~4 minutes on 2 cores).
@@ -22,15 +23,14 @@ Pipeline work in this file: SEEDS x BATCHES x 2 dbt builds, plus 2 x E2E_BATCHES
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipelines.lib import dbt_in_process, warehouse
 from pipelines.lib import dbt_increments as inc
-from pipelines.lib import warehouse
-from pipelines.lib.dbt_project import (DBT_PROJECT_DIR, base_args, build_args, dbt_env, dbt_executable, dbt_vars,
+from pipelines.lib.dbt_project import (DBT_PROJECT_DIR, WAREHOUSE_IN_HOME, base_args, dbt_vars, home_build_args,
                                        project_fingerprint)
 from pipelines.lib.ingest import ingest_source
 from pipelines.lib.pseudonym import Pseudonymiser
@@ -58,20 +58,25 @@ def deliver(landing: Path, batch: list[tuple[str, bytes]]) -> None:
         (landing / path).write_bytes(data)
 
 
-def dbt_build(db: Path, target: Path, args: list[str]) -> None:
-    proc = subprocess.run([str(dbt_executable()), *args, *base_args(target)], env=dbt_env(db),
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, f"dbt {' '.join(args[:1])} failed on {db}:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+def dbt_build(home: Path, full_refresh: bool = False) -> None:
+    """`dbt build` of the whole project in the home, in this process, as `outcomes watch` builds:
+    the home's arguments (the warehouse relative to it, the vars the same in every home and build),
+    the manifest parsed once and kept between builds (pipelines/lib/dbt_in_process.py)."""
+    args = [*home_build_args(inc.CHANGED_FILES_TABLE, full_refresh), *base_args(home / "target")]
+    project = project_fingerprint()
+    assert dbt_in_process.parse(args, project, home) is None
+    build = dbt_in_process.build(args, project, home)
+    errors = [e["info"]["msg"] for e in build.events if e["info"]["level"] == "error"]
+    assert build.success, f"dbt build failed in {home}: {build.exception}\n" + "\n".join(errors)[-4000:]
 
 
-def incremental_build(db: Path, target: Path) -> inc.BuildPlan:
+def incremental_build(home: Path) -> inc.BuildPlan:
     """What pipelines/assets/dbt.py does for a whole-project run."""
     project, variables = project_fingerprint(), dbt_vars()
-    with warehouse.connect(db) as con:
+    with warehouse.connect(home / WAREHOUSE_IN_HOME) as con:
         plan = inc.plan_build(con, project, variables)
-    dbt_build(db, target, build_args(changed_files=inc.changed_files_var(plan),
-                                     full_refresh=plan.full_refresh))
-    with warehouse.connect(db) as con:
+    dbt_build(home, plan.full_refresh)
+    with warehouse.connect(home / WAREHOUSE_IN_HOME) as con:
         inc.record_build(con, plan, project, variables)
     return plan
 
@@ -97,7 +102,9 @@ def test_the_comparison_covers_every_mart_and_the_trace_units():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
-    landing, db, full = tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "full.duckdb"
+    landing, home, full = tmp_path / "landing", tmp_path / "incremental", tmp_path / "full"
+    db, copy = home / WAREHOUSE_IN_HOME, full / WAREHOUSE_IN_HOME
+    home.mkdir(), full.mkdir()
     counted, conflicted, members, moved = set(), set(), {}, 0
     for number, batch in enumerate(history(seed, BATCHES)):
         deliver(landing, batch)
@@ -107,18 +114,18 @@ def test_incremental_equals_full_refresh_after_every_batch(seed, tmp_path):
             assert con.execute("SELECT count(*) FROM ledger.rejected_rows").fetchone() == (0,)
             assert con.execute("SELECT count(*) FROM ledger.files WHERE status = 'quarantined'").fetchone() == (0,)
             kept = {source: conflicts(con, source) for source in REDELIVERY_SOURCES}  # the new files' keys only
-        plan = incremental_build(db, tmp_path / "target")
+        plan = incremental_build(home)
         # the first build is a full one; every later one must really be incremental
         assert plan.full_refresh == (number == 0), plan.describe()
-        shutil.copyfile(db, full)
-        with duckdb.connect(str(full), read_only=True) as con:  # read-only: every key compared
+        shutil.copyfile(db, copy)
+        with duckdb.connect(str(copy), read_only=True) as con:  # read-only: every key compared
             assert kept == {source: conflicts(con, source) for source in REDELIVERY_SOURCES}, f"seed {seed}, batch {number}"
             now = dict(con.execute("SELECT visit_id, member_id FROM main.int_visits").fetchall())
         moved += sum(1 for visit, member in now.items() if visit in members and members[visit] != member)
         members = now
         conflicted |= {source for source, found in kept.items() if found}
-        dbt_build(full, tmp_path / "target", build_args(full_refresh=True))
-        rebuilt = tables(full)
+        dbt_build(full, full_refresh=True)
+        rebuilt = tables(copy)
         diff = differences(tables(db), rebuilt)
         assert not diff, f"seed {seed}, after batch {number} (tests/random_history.py):\n{diff}"
         counted |= {(y, k) for y, k, v, *_ in rebuilt["kpi_annual"] if v}
