@@ -147,6 +147,20 @@ def test_ratios_trace_to_numerator_and_denominator(demo):
     assert table.startswith("# sessions_per_member 2021/22 = zoom_attendances / zoom_members = ")
 
 
+def test_explain_shows_each_models_sql_as_the_homes_builds_compiled_it(demo):
+    """A build in the run's process writes no manifest.json (pipelines/lib/dbt_in_process.py); the
+    SQL `outcomes explain` shows is each model's as dbt last compiled it in the home."""
+    _, home, _ = demo
+    target = home / "dbt" / "target"
+    assert (target / "run_results.json").exists() and not (target / "manifest.json").exists()
+    out = outcomes("explain", "visits", "--home", str(home)).stdout
+    models = re.findall(r"^-- =+ (\w+) \((\S+), (compiled|as written)\) =+$", out, re.M)
+    assert {"stg_visits", "int_visits", "kpi_annual"} <= {m for m, _, _ in models}
+    assert {how for _, _, how in models} == {"compiled"}
+    sql = out.split("-- ", 1)[1]
+    assert "{{" not in sql and "ref(" not in sql and '"main"."stg_visits"' in sql
+
+
 def test_monthly_site_figures_trace_too(demo):
     _, home, _ = demo
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:

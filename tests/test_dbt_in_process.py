@@ -21,6 +21,40 @@ def test_parse_takes_the_project_profile_and_target_of_the_build_not_its_selecti
     assert parse_args(build) == ["parse", "--target", "duckdb", "--vars", "{}", "--project-dir", "p", "--target-path", "t"]
 
 
+# A fresh interpreter (the patch is for the process): dbt's two loggers at info, given two debug
+# events and two others, dbt's own way and then with write_only_lines_logged.
+LOG_LINES = """
+import io, json
+from dbt_common.events.base_types import EventLevel, msg_from_base_event
+from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger, _TextLogger
+from dbt_common.events.types import Note
+from pipelines.lib.dbt_in_process import write_only_lines_logged
+events = [msg_from_base_event(Note(msg=f"event {n}"), level=level)
+          for n, level in enumerate([EventLevel.DEBUG, EventLevel.INFO, EventLevel.DEBUG, EventLevel.WARN])]
+def lines(kind, name):
+    stream, made = io.StringIO(), []
+    logger = kind(LoggerConfig(name=name, level=EventLevel.INFO, output_stream=stream,
+                               line_format=LineFormat.Json if kind is _JsonLogger else LineFormat.PlainText))
+    create_line = logger.create_line
+    logger.create_line = lambda msg: made.append(1) or create_line(msg)
+    for msg in events:
+        logger.write_line(msg)
+    return [line.split("event ", 1)[1][0] for line in stream.getvalue().splitlines()], len(made)
+out = {"before": [lines(k, "b" + k.__name__) for k in (_JsonLogger, _TextLogger)]}
+write_only_lines_logged()
+out["after"] = [lines(k, "a" + k.__name__) for k in (_JsonLogger, _TextLogger)]
+print(json.dumps(out))
+"""
+
+
+def test_an_event_below_a_loggers_level_is_not_formatted_and_the_lines_logged_are_unchanged():
+    proc = subprocess.run([sys.executable, "-c", LOG_LINES], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["before"] == [[["1", "3"], 4]] * 2  # dbt's own: every event formatted, two lines written
+    assert out["after"] == [[["1", "3"], 2]] * 2  # the same lines (JSON and text), only they formatted
+
+
 # A fresh interpreter: scipy.stats made lazy as Great Expectations' import leaves it, then a flag
 # declared as an adapter declares its own (no source), with dbt's naming or the run's.
 FLAG_SOURCE = """

@@ -1,7 +1,8 @@
 """`outcomes explain KPI`: the KPI in words, the dbt models it passes through, the compiled SQL.
 
-The lineage and SQL come from the dbt manifest of the home's last build (<home>/dbt/target,
-compiled SQL exactly as run), else from the project's parsed manifest (SQL not yet compiled).
+The lineage comes from the project's parsed manifest; each model's SQL as last compiled in the
+home (<home>/dbt/target/compiled: exactly as run, each model by the last build that ran it), else
+as written (Jinja not compiled: no build has run it in this home).
 """
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ from pipelines.lib.home import Home
 PACKAGE = "outcomes"
 
 
-def load_manifest(home: Home) -> tuple[dict, Path, bool]:
-    """(manifest, its path, compiled?)."""
-    built = home.dbt_target / "manifest.json"
-    for path, compiled in ((built, True), (MANIFEST_PATH, False)):
-        if path.exists():
-            return json.loads(path.read_text()), path, compiled
-    raise UsageError(f"no dbt manifest at {built} or {MANIFEST_PATH}: run `outcomes prepare` first")
+def load_manifest() -> dict:
+    if not MANIFEST_PATH.exists():
+        raise UsageError(f"no dbt manifest at {MANIFEST_PATH}: run `outcomes prepare` first")
+    return json.loads(MANIFEST_PATH.read_text())
+
+
+def compiled_sql(home: Home, node: dict) -> Path:
+    """Where dbt wrote the node's SQL as it last compiled it in the home (its target's compiled folder)."""
+    return home.dbt_target / "compiled" / node["package_name"] / node["original_file_path"]
 
 
 def model_id(name: str) -> str:
@@ -81,7 +84,7 @@ def describe(manifest: dict, node_id: str) -> tuple[str, str, str]:
 def explain(home: Home, kpi: str, *, sql: bool = True) -> str:
     if kpi not in kpi_registry.load():
         raise UsageError(f"unknown KPI {kpi!r}; KPIs: {', '.join(kpi_registry.names())}")
-    manifest, path, compiled = load_manifest(home)
+    manifest = load_manifest()
     k = kpi_registry.load()[kpi]
     out = [f"{kpi}", "", "Definition (contract, shared/export-formats.md):", f"  {k.definition}", ""]
     if k.is_ratio:
@@ -100,15 +103,14 @@ def explain(home: Home, kpi: str, *, sql: bool = True) -> str:
     if not sql:
         return "\n".join(out) + "\n"
     out.append("")
-    if compiled:
-        when = manifest.get("metadata", {}).get("generated_at", "?")
-        out.append(f"Compiled SQL as last run against this home (dbt manifest {path}, generated {when}):")
-    else:
-        out.append(f"SQL as written (no build in this home yet; dbt manifest {path}); Jinja not compiled:")
+    out.append(f"SQL of each model as last compiled in this home ({home.dbt_target / 'compiled'}), "
+               "else as written (Jinja not compiled: no build in this home has run it):")
     for node_id in nodes:
         node = manifest["nodes"].get(node_id)
         if node is None:
             continue
-        code = (node.get("compiled_code") if compiled else None) or node.get("raw_code") or ""
-        out += ["", f"-- {'=' * 20} {node['name']} ({node.get('original_file_path', '')}) {'=' * 20}", code.strip()]
+        built = compiled_sql(home, node)
+        code, how = (built.read_text(), "compiled") if built.exists() else (node.get("raw_code") or "", "as written")
+        out += ["", f"-- {'=' * 20} {node['name']} ({node.get('original_file_path', '')}, {how}) {'=' * 20}",
+                code.strip()]
     return "\n".join(out) + "\n"

@@ -8,6 +8,7 @@ import json
 import time
 from pathlib import Path
 
+from pipelines.lib.dbt_project import MANIFEST_PATH
 from pipelines.lib.home import Home
 from pipelines.quality.store import check_record
 
@@ -16,8 +17,9 @@ WITHHELD_COLUMNS = frozenset({"topic", "referred_to", "member_id", "service_user
 
 
 def read_test_results(target_path: Path | None) -> dict[str, dict]:
-    """The dbt invocation's test results by unique_id, with compiled SQL and, from the
-    manifest, each test's name, description and the model it is attached to."""
+    """The dbt invocation's test results by unique_id, with compiled SQL and, from the project's
+    parsed manifest (the asset graph's: a build in the run's process writes none), each test's
+    name, description and the model it is attached to."""
     if target_path is None:
         return {}
     try:
@@ -25,7 +27,7 @@ def read_test_results(target_path: Path | None) -> dict[str, dict]:
     except (FileNotFoundError, ValueError):
         return {}
     try:
-        nodes = json.loads((Path(target_path) / "manifest.json").read_text()).get("nodes", {})
+        nodes = json.loads(MANIFEST_PATH.read_text()).get("nodes", {})
     except (FileNotFoundError, ValueError):
         nodes = {}
     out = {}
