@@ -14,11 +14,11 @@ found from the whole history.
 The seeds are fixed (reproducible in CI; bounded by example count, not by time). The fast path
 is the real one minus Dagster: the real ingestion (ingest_source), then dbt as the pipeline runs
 it (home_build_args, plan_build, record_build: pipelines/assets/dbt.py), in this process with the
-manifest kept between builds as `outcomes watch` keeps it (a dbt process a build paid its start-up
-and a parse each time). One seed goes through `outcomes run` end to end instead.
+manifest kept between builds as `outcomes watch` keeps it (a dbt process for each build paid its
+start-up and a parse each time). One seed goes through `outcomes run` end to end instead.
 
 Pipeline work in this file: SEEDS x BATCHES x 2 dbt builds, plus 2 x E2E_BATCHES - 1 `outcomes run`
-(~4 minutes on 2 cores).
+(~3 minutes of one worker in CI).
 """
 from __future__ import annotations
 
